@@ -1,0 +1,1067 @@
+//! Every check, each with a stable code, a severity, and a message that says what Velero
+//! would actually do. One table entry per rule; one function per family of checks.
+
+use serde::Serialize;
+
+use crate::command::{Command, CommandForm, split_unambiguously, to_json_array};
+use crate::duration::{GoDuration, parse_go_duration};
+use crate::hook::{
+    BackupHook, BackupPhase, InitHook, OnError, PodHooks, RestoreExecHook, VeleroVersion,
+    parse_go_bool, parse_hooks, pre_family,
+};
+use crate::keys::{self, Family, Field};
+use crate::pod::{AnnotationValue, PodView};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+const fn rule(
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    summary: &'static str,
+) -> Rule {
+    Rule {
+        code,
+        name,
+        severity,
+        summary,
+    }
+}
+
+use Severity::{Error, Warning};
+
+pub const COMMAND_NOT_JSON_ARRAY: Rule = rule(
+    "HV001",
+    "command-not-json-array",
+    Error,
+    "command starts like JSON but is not a JSON array of strings",
+);
+pub const COMMAND_EMPTY_ARRAY: Rule =
+    rule("HV002", "command-empty", Error, "command is an empty array");
+pub const COMMAND_PLAIN_WITH_SPACES: Rule = rule(
+    "HV003",
+    "command-plain-string-with-spaces",
+    Error,
+    "command is a plain string with whitespace, run as one program name",
+);
+pub const COMMAND_EMPTY_PROGRAM: Rule = rule(
+    "HV004",
+    "command-empty-program",
+    Error,
+    "command's program name is empty",
+);
+pub const COMMAND_EMPTY_ARGUMENT: Rule = rule(
+    "HV005",
+    "command-empty-argument",
+    Warning,
+    "command passes an empty or null argument",
+);
+pub const ON_ERROR_INVALID: Rule = rule(
+    "HV010",
+    "on-error-invalid",
+    Error,
+    "on-error is not exactly Fail or Continue",
+);
+pub const ON_ERROR_UNSET: Rule = rule(
+    "HV011",
+    "on-error-unset",
+    Warning,
+    "on-error is unset, which behaves like Continue",
+);
+pub const TIMEOUT_INVALID: Rule = rule(
+    "HV020",
+    "timeout-invalid",
+    Error,
+    "timeout is not a Go duration",
+);
+pub const TIMEOUT_ZERO: Rule = rule(
+    "HV021",
+    "timeout-zero",
+    Warning,
+    "timeout is zero, which means the default",
+);
+pub const TIMEOUT_NEGATIVE: Rule = rule("HV022", "timeout-negative", Error, "timeout is negative");
+pub const TIMEOUT_OVER_CAP: Rule = rule(
+    "HV023",
+    "timeout-over-4h",
+    Warning,
+    "timeout is over 4h, capped by newer Velero",
+);
+pub const WAIT_TIMEOUT_UNLIMITED: Rule = rule(
+    "HV024",
+    "wait-timeout-unlimited",
+    Warning,
+    "wait-timeout is zero: the restore waits without limit",
+);
+pub const WAIT_TIMEOUT_NEGATIVE: Rule = rule(
+    "HV025",
+    "wait-timeout-negative",
+    Error,
+    "wait-timeout is negative: the hook always fails",
+);
+pub const FIELDS_WITHOUT_TRIGGER: Rule = rule(
+    "HV030",
+    "hook-without-command",
+    Error,
+    "hook fields set without the key that turns the hook on",
+);
+pub const CONTAINER_NOT_FOUND: Rule = rule(
+    "HV031",
+    "container-not-found",
+    Error,
+    "backup hook container is not a container of the pod",
+);
+pub const POD_WITHOUT_CONTAINERS: Rule = rule(
+    "HV032",
+    "pod-without-containers",
+    Error,
+    "pod has no containers to run hooks in",
+);
+pub const LEGACY_SHADOWED: Rule = rule(
+    "HV040",
+    "legacy-keys-shadowed",
+    Warning,
+    "legacy keys are ignored because a pre. command is set",
+);
+pub const PRE_FIELDS_IGNORED: Rule = rule(
+    "HV041",
+    "pre-fields-ignored-by-legacy",
+    Error,
+    "pre. fields are ignored because the legacy command is used",
+);
+pub const LEGACY_IN_USE: Rule = rule(
+    "HV042",
+    "legacy-keys",
+    Warning,
+    "un-prefixed legacy keys are used",
+);
+pub const UNKNOWN_KEY: Rule = rule(
+    "HV050",
+    "unknown-key",
+    Error,
+    "key under a Velero hook prefix that Velero does not read",
+);
+pub const VALUE_NOT_STRING: Rule = rule(
+    "HV051",
+    "value-not-string",
+    Error,
+    "annotation value is not a string",
+);
+pub const KEY_NEVER_READ: Rule = rule(
+    "HV052",
+    "key-never-read",
+    Warning,
+    "key Velero declares but never reads",
+);
+pub const WORKLOAD_METADATA: Rule = rule(
+    "HV060",
+    "hooks-on-workload-metadata",
+    Error,
+    "hook annotations on a workload's own metadata, not its pod template",
+);
+pub const INIT_IMAGE_WITHOUT_COMMAND: Rule = rule(
+    "HV070",
+    "init-image-without-command",
+    Error,
+    "init hook has an image but no command",
+);
+pub const INIT_NAME_INVALID: Rule = rule(
+    "HV072",
+    "init-name-invalid",
+    Error,
+    "init container name is not a valid DNS-1123 label",
+);
+pub const INIT_NAME_DUPLICATE: Rule = rule(
+    "HV073",
+    "init-name-duplicate",
+    Error,
+    "init container name clashes with a container of the pod",
+);
+pub const RESTORE_CONTAINER_NOT_REGULAR: Rule = rule(
+    "HV080",
+    "restore-container-not-found",
+    Error,
+    "restore hook container is not a regular container: the restore hangs",
+);
+pub const WAIT_FOR_READY_INVALID: Rule = rule(
+    "HV081",
+    "wait-for-ready-invalid",
+    Error,
+    "wait-for-ready is not a Go boolean",
+);
+
+/// Every rule, for documentation and for tools that list codes.
+pub const RULES: &[Rule] = &[
+    COMMAND_NOT_JSON_ARRAY,
+    COMMAND_EMPTY_ARRAY,
+    COMMAND_PLAIN_WITH_SPACES,
+    COMMAND_EMPTY_PROGRAM,
+    COMMAND_EMPTY_ARGUMENT,
+    ON_ERROR_INVALID,
+    ON_ERROR_UNSET,
+    TIMEOUT_INVALID,
+    TIMEOUT_ZERO,
+    TIMEOUT_NEGATIVE,
+    TIMEOUT_OVER_CAP,
+    WAIT_TIMEOUT_UNLIMITED,
+    WAIT_TIMEOUT_NEGATIVE,
+    FIELDS_WITHOUT_TRIGGER,
+    CONTAINER_NOT_FOUND,
+    POD_WITHOUT_CONTAINERS,
+    LEGACY_SHADOWED,
+    PRE_FIELDS_IGNORED,
+    LEGACY_IN_USE,
+    UNKNOWN_KEY,
+    VALUE_NOT_STRING,
+    KEY_NEVER_READ,
+    WORKLOAD_METADATA,
+    INIT_IMAGE_WITHOUT_COMMAND,
+    INIT_NAME_INVALID,
+    INIT_NAME_DUPLICATE,
+    RESTORE_CONTAINER_NOT_REGULAR,
+    WAIT_FOR_READY_INVALID,
+];
+
+pub fn rule_by_code(code: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code == code)
+}
+
+/// One problem with one annotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// The annotation key concerned.
+    pub key: String,
+    /// What is wrong with what was written.
+    pub problem: String,
+    /// What Velero will actually do with it.
+    pub velero_does: String,
+    /// How to fix it.
+    pub fix: String,
+    /// JSON Pointer to the annotation in the checked object, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+impl Finding {
+    fn new(
+        rule: &Rule,
+        key: &str,
+        problem: impl Into<String>,
+        velero_does: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Finding {
+            code: rule.code,
+            rule: rule.name,
+            severity: rule.severity,
+            key: key.to_owned(),
+            problem: problem.into(),
+            velero_does: velero_does.into(),
+            fix: fix.into(),
+            pointer: None,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `key: problem; what Velero does; fix`.
+    pub fn sentence(&self) -> String {
+        format!(
+            "{}: {}; {}; {}",
+            self.key, self.problem, self.velero_does, self.fix
+        )
+    }
+}
+
+/// The result of checking one pod's hooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodCheck {
+    pub hooks: PodHooks,
+    pub findings: Vec<Finding>,
+}
+
+/// Parses and checks every hook annotation of one pod (or pod template).
+pub fn check_pod(pod: &PodView<'_>, version: VeleroVersion) -> PodCheck {
+    let hooks = parse_hooks(pod, version);
+    let mut findings = Vec::new();
+    check_keys(pod, &mut findings);
+    check_fields_without_trigger(pod, &mut findings);
+    check_legacy(pod, &mut findings);
+    if !hooks.is_empty() && pod.containers.is_empty() {
+        findings.push(Finding::new(
+            &POD_WITHOUT_CONTAINERS,
+            hooks_trigger_key(&hooks),
+            "the pod has no containers",
+            "Velero cannot run exec hooks in it (`need at least 1 container`)",
+            "add the hooks to a pod that has containers",
+        ));
+    }
+    for hook in hooks.backup() {
+        check_backup_hook(pod, hook, version, &mut findings);
+    }
+    if let Some(hook) = &hooks.restore_post {
+        check_restore_exec_hook(pod, hook, version, &mut findings);
+    }
+    if let Some(hook) = &hooks.restore_init {
+        check_init_hook(pod, hook, &mut findings);
+    }
+    PodCheck { hooks, findings }
+}
+
+fn hooks_trigger_key(hooks: &PodHooks) -> &'static str {
+    if let Some(h) = hooks.backup().next() {
+        keys::name(h.family, Field::Command)
+    } else if hooks.restore_post.is_some() {
+        keys::name(Family::RestorePost, Field::Command)
+    } else {
+        keys::name(Family::RestoreInit, Field::ContainerImage)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys: unknown, never read, not strings.
+
+fn check_keys(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
+    for (name, value) in &pod.annotations {
+        if !keys::looks_like_hook_key(name) {
+            continue;
+        }
+        if let AnnotationValue::NotString(v) = value {
+            findings.push(Finding::new(
+                &VALUE_NOT_STRING,
+                name,
+                format!("value `{v}` is a {}, not a string", json_type(v)),
+                "the Kubernetes API rejects annotations that are not strings, so the manifest cannot be applied",
+                format!("quote it: \"{}\"", v.to_string().trim_matches('"')),
+            ));
+        }
+        match keys::lookup(name) {
+            Some(key) if !key.read_by_velero => findings.push(Finding::new(
+                &KEY_NEVER_READ,
+                name,
+                "Velero declares this key but never reads it",
+                "the value has no effect; init containers run until they exit",
+                "remove it",
+            )),
+            Some(_) => {}
+            None => findings.push(unknown_key(name)),
+        }
+    }
+}
+
+fn unknown_key(name: &str) -> Finding {
+    let (velero_does, fix) = if name == "post.hook.restore.velero.io/timeout" {
+        (
+            "Velero ignores it and the command keeps the default 30s exec timeout".to_owned(),
+            "use post.hook.restore.velero.io/exec-timeout (or wait-timeout to wait for the container)".to_owned(),
+        )
+    } else if name.starts_with("pre.hook.restore.velero.io/") {
+        (
+            "Velero has no pre-restore annotation hooks and ignores it".to_owned(),
+            "use init.hook.restore.velero.io/* for work before the pod starts, or post.hook.restore.velero.io/* after".to_owned(),
+        )
+    } else {
+        let fix = match keys::closest_key(name) {
+            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+            None => "use one of the keys listed by `kubectl hooks keys`".to_owned(),
+        };
+        ("Velero ignores it silently".to_owned(), fix)
+    };
+    Finding::new(
+        &UNKNOWN_KEY,
+        name,
+        "Velero does not read this key",
+        velero_does,
+        fix,
+    )
+}
+
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "list",
+        serde_json::Value::Object(_) => "map",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fields set without the key that turns the hook on; legacy keys.
+
+fn check_fields_without_trigger(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
+    let legacy_used = pre_family(pod) == Some(Family::BackupLegacy);
+    for family in Family::ALL {
+        let trigger_field = if family == Family::RestoreInit {
+            Field::ContainerImage
+        } else {
+            Field::Command
+        };
+        let trigger = keys::name(family, trigger_field);
+        if pod.annotation(trigger).is_some_and(|v| !v.is_empty()) {
+            continue;
+        }
+        // pre. fields beside a legacy command are reported as ignored by check_legacy.
+        if family == Family::BackupPre && legacy_used {
+            continue;
+        }
+        for key in keys::KEYS
+            .iter()
+            .filter(|k| k.family == family && k.field != trigger_field && k.read_by_velero)
+        {
+            if !pod.has_annotation(key.name) {
+                continue;
+            }
+            let absent = if pod.has_annotation(trigger) {
+                "is empty"
+            } else {
+                "is not set"
+            };
+            let velero_does = match family {
+                Family::RestoreInit => "Velero injects no init container and ignores these keys",
+                Family::BackupPre | Family::BackupLegacy => {
+                    "Velero runs no pre-backup hook from annotations and ignores these keys"
+                }
+                Family::BackupPost => {
+                    "Velero runs no post-backup hook from annotations and ignores these keys"
+                }
+                Family::RestorePost => {
+                    "Velero runs no post-restore hook from annotations and ignores these keys"
+                }
+            };
+            findings.push(Finding::new(
+                &FIELDS_WITHOUT_TRIGGER,
+                key.name,
+                format!("set, but {trigger} {absent}"),
+                velero_does,
+                format!("set {trigger}, or remove {}", key.name),
+            ));
+        }
+    }
+}
+
+fn check_legacy(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
+    let legacy_keys = || {
+        keys::KEYS
+            .iter()
+            .filter(|k| k.family == Family::BackupLegacy && pod.has_annotation(k.name))
+    };
+    match pre_family(pod) {
+        Some(Family::BackupPre) => {
+            for key in legacy_keys() {
+                findings.push(Finding::new(
+                    &LEGACY_SHADOWED,
+                    key.name,
+                    "pre.hook.backup.velero.io/command is also set",
+                    "Velero reads only the pre. keys and ignores this legacy key",
+                    "remove the legacy hook.backup.velero.io/* keys",
+                ));
+            }
+        }
+        Some(Family::BackupLegacy) => {
+            for key in keys::KEYS
+                .iter()
+                .filter(|k| k.family == Family::BackupPre && pod.has_annotation(k.name))
+            {
+                if key.field == Field::Command {
+                    continue; // present but empty: that is why the legacy keys are read
+                }
+                findings.push(Finding::new(
+                    &PRE_FIELDS_IGNORED,
+                    key.name,
+                    "ignored: the pre-backup hook comes from the legacy hook.backup.velero.io/command",
+                    "Velero reads container, on-error and timeout from the legacy keys only",
+                    "move the command to pre.hook.backup.velero.io/command (`kubectl hooks annotate` can migrate)",
+                ));
+            }
+            findings.push(Finding::new(
+                &LEGACY_IN_USE,
+                "hook.backup.velero.io/command",
+                "un-prefixed legacy hook keys",
+                "Velero runs them as the pre-backup hook, and never as a post hook",
+                "rename hook.backup.velero.io/* to pre.hook.backup.velero.io/*",
+            ));
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Backup exec hooks.
+
+fn check_backup_hook(
+    pod: &PodView<'_>,
+    hook: &BackupHook,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    let family = hook.family;
+    check_exec_command(
+        keys::name(family, Field::Command),
+        &hook.command_raw,
+        &hook.command,
+        findings,
+    );
+    check_on_error(
+        keys::name(family, Field::OnError),
+        hook.on_error_raw.as_deref(),
+        true,
+        findings,
+    );
+    if let Some(raw) = &hook.timeout_raw {
+        check_exec_timeout(keys::name(family, Field::Timeout), raw, version, findings);
+    }
+    if let Some(name) = &hook.container {
+        check_backup_container(
+            pod,
+            keys::name(family, Field::Container),
+            name,
+            version,
+            findings,
+        );
+    }
+}
+
+fn check_backup_container(
+    pod: &PodView<'_>,
+    key: &str,
+    name: &str,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    if pod.containers.contains(&name) {
+        return;
+    }
+    let init = pod.init_containers.iter().find(|c| c.name == name);
+    let (problem, velero_does) = match init {
+        Some(c) if c.sidecar => {
+            if version == VeleroVersion::V1_19 {
+                return;
+            }
+            (
+                format!(
+                    "`{name}` is a native sidecar (an init container with restartPolicy: Always)"
+                ),
+                format!(
+                    "Velero 1.18 fails the hook with `no such container: \"{name}\"`; only Velero newer than 1.18 can exec in sidecars"
+                ),
+            )
+        }
+        Some(_) => (
+            format!("`{name}` is an init container"),
+            format!(
+                "Velero never execs in init containers: the hook fails with `no such container: \"{name}\"`"
+            ),
+        ),
+        None => (
+            format!("the pod has no container named `{name}`"),
+            format!("the hook fails at backup time with `no such container: \"{name}\"`"),
+        ),
+    };
+    findings.push(Finding::new(
+        &CONTAINER_NOT_FOUND,
+        key,
+        problem,
+        velero_does,
+        container_fix(pod, name),
+    ));
+}
+
+fn container_fix(pod: &PodView<'_>, name: &str) -> String {
+    let trimmed = name.trim();
+    if trimmed != name && pod.containers.contains(&trimmed) {
+        return format!("remove the surrounding whitespace: `{trimmed}`");
+    }
+    let closest = pod
+        .containers
+        .iter()
+        .map(|c| {
+            (
+                strsim::levenshtein(&name.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                *c,
+            )
+        })
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d);
+    match closest {
+        Some((_, c)) => format!("did you mean `{c}`?"),
+        None if pod.containers.is_empty() => "add a container to the pod".to_owned(),
+        None => format!("use one of: {}", pod.containers.join(", ")),
+    }
+}
+
+fn check_exec_command(key: &str, raw: &str, command: &Command, findings: &mut Vec<Finding>) {
+    if let Some(finding) = command_shape_finding(key, raw, command) {
+        findings.push(finding);
+        return;
+    }
+    if command.form == CommandForm::JsonArray && command.argv.is_empty() {
+        findings.push(Finding::new(
+            &COMMAND_EMPTY_ARRAY,
+            key,
+            "the command is an empty array",
+            "the hook still exists and fails with `command is required`",
+            r#"give the program and its arguments, e.g. ["/sbin/fsfreeze","--freeze","/data"]"#,
+        ));
+        return;
+    }
+    check_argv_elements(key, command, findings);
+}
+
+/// Findings that apply to every command key: malformed JSON and unsplit plain strings.
+fn command_shape_finding(key: &str, raw: &str, command: &Command) -> Option<Finding> {
+    let velero_runs = format!(
+        "Velero runs the whole value as one program named `{}`, which fails",
+        abbreviate(raw)
+    );
+    match &command.form {
+        CommandForm::MalformedJson { reason } => {
+            let fix = if raw.contains('\'') {
+                format!("use double quotes: {}", raw.replace('\'', "\""))
+            } else {
+                r#"write a JSON array of strings, e.g. ["/bin/sh","-c","..."]"#.to_owned()
+            };
+            Some(Finding::new(
+                &COMMAND_NOT_JSON_ARRAY,
+                key,
+                format!("not a JSON array of strings ({reason})"),
+                velero_runs,
+                fix,
+            ))
+        }
+        CommandForm::Plain if raw.trim_start().starts_with('[') => Some(Finding::new(
+            &COMMAND_NOT_JSON_ARRAY,
+            key,
+            "whitespace before `[`: Velero only decodes JSON when `[` is the first character",
+            velero_runs,
+            format!("remove the leading whitespace: {}", raw.trim_start()),
+        )),
+        CommandForm::Plain if raw == "null" => Some(Finding::new(
+            &COMMAND_NOT_JSON_ARRAY,
+            key,
+            "`null` is not a JSON array",
+            velero_runs,
+            "write the command as a JSON array of strings",
+        )),
+        CommandForm::Plain if raw.trim().is_empty() => Some(Finding::new(
+            &COMMAND_EMPTY_PROGRAM,
+            key,
+            "the command is only whitespace",
+            velero_runs,
+            "write the command as a JSON array of strings",
+        )),
+        CommandForm::Plain if raw.chars().any(char::is_whitespace) => {
+            let fix = match split_unambiguously(raw) {
+                Some(words) => format!("write it as {}", to_json_array(&words)),
+                None => format!(
+                    "write it as a JSON array, e.g. {}",
+                    to_json_array(&["/bin/sh".into(), "-c".into(), raw.trim().into()])
+                ),
+            };
+            Some(Finding::new(
+                &COMMAND_PLAIN_WITH_SPACES,
+                key,
+                "a plain string with whitespace is not split into arguments",
+                velero_runs,
+                fix,
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn check_argv_elements(key: &str, command: &Command, findings: &mut Vec<Finding>) {
+    if command.argv.first().is_some_and(String::is_empty) {
+        findings.push(Finding::new(
+            &COMMAND_EMPTY_PROGRAM,
+            key,
+            "the program name (first element) is empty or null",
+            "the exec fails in the container runtime",
+            "put the program's path first",
+        ));
+        return;
+    }
+    if let Some(i) = command
+        .argv
+        .iter()
+        .skip(1)
+        .position(String::is_empty)
+        .map(|i| i + 1)
+    {
+        let what = if command.null_elements.contains(&i) {
+            "null"
+        } else {
+            "empty"
+        };
+        findings.push(Finding::new(
+            &COMMAND_EMPTY_ARGUMENT,
+            key,
+            format!("element {i} is {what}"),
+            "Velero passes an empty string argument to the program",
+            "remove the element or give it a value",
+        ));
+    }
+}
+
+fn abbreviate(raw: &str) -> String {
+    let escaped = raw.escape_debug().to_string();
+    if escaped.chars().count() > 60 {
+        let head: String = escaped.chars().take(57).collect();
+        format!("{head}...")
+    } else {
+        escaped
+    }
+}
+
+fn check_on_error(key: &str, raw: Option<&str>, backup: bool, findings: &mut Vec<Finding>) {
+    match raw {
+        Some("Fail" | "Continue") => {}
+        None if backup => findings.push(Finding::new(
+            &ON_ERROR_UNSET,
+            key,
+            "not set",
+            "a failing command does not stop anything: Velero only fails on an explicit Fail (its docs and its `hookOnError=Fail` log line say otherwise); the backup ends PartiallyFailed",
+            "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly",
+        )),
+        None => {}
+        Some(value) => {
+            let fix = match value.trim().to_ascii_lowercase().as_str() {
+                "fail" => "did you mean `Fail`?".to_owned(),
+                "continue" => "did you mean `Continue`?".to_owned(),
+                _ => "use exactly Fail or Continue".to_owned(),
+            };
+            findings.push(Finding::new(
+                &ON_ERROR_INVALID,
+                key,
+                format!("`{}` is not exactly Fail or Continue", value.escape_debug()),
+                "Velero silently drops it, so a failing command behaves like Continue",
+                fix,
+            ));
+        }
+    }
+}
+
+/// A Go duration someone probably meant by `raw`, if it parses.
+fn suggest_duration(raw: &str) -> Option<String> {
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let candidate = if !compact.is_empty() && compact.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{compact}s")
+    } else {
+        let lower = compact.to_ascii_lowercase();
+        let split = lower
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(lower.len());
+        let (number, unit) = lower.split_at(split);
+        let unit = match unit {
+            "sec" | "secs" | "second" | "seconds" => "s",
+            "min" | "mins" | "minute" | "minutes" => "m",
+            "hr" | "hrs" | "hour" | "hours" => "h",
+            "d" | "day" | "days" => {
+                let days: f64 = number.parse().ok()?;
+                return Some(format!("{}h", days * 24.0));
+            }
+            other => other,
+        };
+        format!("{number}{unit}")
+    };
+    (candidate != raw && parse_go_duration(&candidate).is_ok()).then_some(candidate)
+}
+
+fn check_exec_timeout(key: &str, raw: &str, version: VeleroVersion, findings: &mut Vec<Finding>) {
+    let parsed = match parse_go_duration(raw) {
+        Ok(n) => n,
+        Err(err) => {
+            let fix = match suggest_duration(raw) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "write a Go duration such as 30s, 5m or 1h30m".to_owned(),
+            };
+            findings.push(Finding::new(
+                &TIMEOUT_INVALID,
+                key,
+                format!("`{}` is not a Go duration ({err})", raw.escape_debug()),
+                "Velero logs a warning and silently uses the default 30s",
+                fix,
+            ));
+            return;
+        }
+    };
+    if parsed == 0 {
+        findings.push(Finding::new(
+            &TIMEOUT_ZERO,
+            key,
+            format!("`{raw}` is zero"),
+            "Velero uses the default 30s",
+            "write 30s to say so, or the time the command needs",
+        ));
+    } else if parsed < 0 {
+        let velero_does = match version {
+            VeleroVersion::V1_18 => {
+                "Velero 1.18 applies no time limit at all, so a hung command blocks the backup (newer Velero uses 30s)"
+            }
+            VeleroVersion::V1_19 => {
+                "Velero newer than 1.18 uses the default 30s (1.18 applied no limit at all)"
+            }
+        };
+        findings.push(Finding::new(
+            &TIMEOUT_NEGATIVE,
+            key,
+            format!("`{raw}` is negative"),
+            velero_does,
+            "write a positive duration such as 5m",
+        ));
+    } else if parsed > crate::hook::NEWER_VELERO_TIMEOUT_CAP {
+        let velero_does = match version {
+            VeleroVersion::V1_18 => "Velero 1.18 uses it as given, but newer Velero caps it at 4h",
+            VeleroVersion::V1_19 => "Velero newer than 1.18 caps it at 4h",
+        };
+        findings.push(Finding::new(
+            &TIMEOUT_OVER_CAP,
+            key,
+            format!("`{raw}` ({}) is over 4h", GoDuration(parsed)),
+            velero_does,
+            "keep hooks under 4h",
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Restore hooks.
+
+fn check_restore_exec_hook(
+    pod: &PodView<'_>,
+    hook: &RestoreExecHook,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    let family = Family::RestorePost;
+    check_exec_command(
+        keys::name(family, Field::Command),
+        &hook.command_raw,
+        &hook.command,
+        findings,
+    );
+    check_on_error(
+        keys::name(family, Field::OnError),
+        hook.on_error_raw.as_deref(),
+        false,
+        findings,
+    );
+    if let Some(raw) = &hook.exec_timeout_raw {
+        check_exec_timeout(
+            keys::name(family, Field::ExecTimeout),
+            raw,
+            version,
+            findings,
+        );
+    }
+    if let Some(raw) = &hook.wait_timeout_raw {
+        check_wait_timeout(keys::name(family, Field::WaitTimeout), raw, findings);
+    }
+    if let Some(raw) = &hook.wait_for_ready_raw
+        && parse_go_bool(raw).is_none()
+    {
+        findings.push(Finding::new(
+            &WAIT_FOR_READY_INVALID,
+            keys::name(family, Field::WaitForReady),
+            format!("`{}` is not a Go boolean", raw.escape_debug()),
+            "Velero reads it as false and waits only for Running (the warning goes to the server log only)",
+            "write true or false",
+        ));
+    }
+    if let Some(name) = &hook.container
+        && !pod.containers.contains(&name.as_str())
+    {
+        let kind = match pod.init_containers.iter().find(|c| c.name == *name) {
+            Some(c) if c.sidecar => format!(
+                "`{name}` is a native sidecar; restore hooks run only in regular containers"
+            ),
+            Some(_) => format!(
+                "`{name}` is an init container; restore hooks run only in regular containers"
+            ),
+            None => format!("the pod has no container named `{name}`"),
+        };
+        findings.push(Finding::new(
+            &RESTORE_CONTAINER_NOT_REGULAR,
+            keys::name(family, Field::Container),
+            kind,
+            "Velero drops the hook after counting it, so the restore stays in Finalizing forever on 1.18 (newer Velero gives up after --resource-timeout: PartiallyFailed)",
+            container_fix(pod, name),
+        ));
+    }
+}
+
+fn check_wait_timeout(key: &str, raw: &str, findings: &mut Vec<Finding>) {
+    match parse_go_duration(raw) {
+        Err(err) => {
+            let fix = match suggest_duration(raw) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "write a Go duration such as 5m".to_owned(),
+            };
+            findings.push(Finding::new(
+                &TIMEOUT_INVALID,
+                key,
+                format!("`{}` is not a Go duration ({err})", raw.escape_debug()),
+                "Velero drops it and waits for the container without any limit",
+                fix,
+            ));
+        }
+        Ok(0) => findings.push(Finding::new(
+            &WAIT_TIMEOUT_UNLIMITED,
+            key,
+            format!("`{raw}` is zero"),
+            "Velero waits for the container without any limit; a pod that never runs holds the restore",
+            "write how long to wait, e.g. 10m",
+        )),
+        Ok(n) if n < 0 => findings.push(Finding::new(
+            &WAIT_TIMEOUT_NEGATIVE,
+            key,
+            format!("`{raw}` is negative"),
+            "Velero waits without limit, then records the hook as failed (\"expired before executing\")",
+            "write a positive duration, e.g. 10m",
+        )),
+        Ok(_) => {}
+    }
+}
+
+fn check_init_hook(pod: &PodView<'_>, hook: &InitHook, findings: &mut Vec<Finding>) {
+    let family = Family::RestoreInit;
+    let command_key = keys::name(family, Field::Command);
+    match (&hook.command, &hook.command_raw) {
+        (Some(command), Some(raw)) => {
+            if let Some(finding) = command_shape_finding(command_key, raw, command) {
+                findings.push(finding);
+            } else if !command.argv.is_empty() {
+                // `[]` is the safe way to ask for the image's entrypoint.
+                check_argv_elements(command_key, command, findings);
+            }
+        }
+        _ => findings.push(Finding::new(
+            &INIT_IMAGE_WITHOUT_COMMAND,
+            command_key,
+            format!(
+                "{} is set but the command is {}",
+                keys::name(family, Field::ContainerImage),
+                if pod.has_annotation(command_key) { "empty" } else { "missing" }
+            ),
+            "Velero's restore plugin panics (index out of range): the pod is not restored and the restore ends PartiallyFailed",
+            "set the command, or \"[]\" to run the image's entrypoint",
+        )),
+    }
+    if let Some(name) = &hook.name {
+        let key = keys::name(family, Field::ContainerName);
+        if !is_dns1123_label(name) {
+            findings.push(Finding::new(
+                &INIT_NAME_INVALID,
+                key,
+                format!("`{}` is not a valid container name (lower-case letters, digits and '-', at most 63)", name.escape_debug()),
+                "Velero injects it unchecked and the API server rejects the restored pod",
+                format!("use a name such as `{}`", dns1123_suggestion(name)),
+            ));
+        }
+        let clashes = name == "restore-wait"
+            || pod.containers.contains(&name.as_str())
+            || pod.init_containers.iter().any(|c| c.name == name);
+        if clashes {
+            findings.push(Finding::new(
+                &INIT_NAME_DUPLICATE,
+                key,
+                format!("`{name}` is already the name of a container in the pod (or Velero's restore-wait)"),
+                "the API server rejects the restored pod for duplicate container names",
+                "choose a name no container uses, e.g. velero-restore-init",
+            ));
+        }
+    }
+}
+
+/// Kubernetes container names: RFC 1123 labels.
+pub fn is_dns1123_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+fn dns1123_suggestion(name: &str) -> String {
+    let lowered: String = name
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63)
+        .collect();
+    let trimmed = lowered.trim_matches('-');
+    if trimmed.is_empty() {
+        "velero-restore-init".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Findings for hook annotations on a workload's own metadata, where Velero never looks.
+pub fn check_workload_metadata(
+    metadata: &PodView<'_>,
+    kind: &str,
+    template_path: &str,
+) -> Vec<Finding> {
+    metadata
+        .annotations
+        .iter()
+        .filter(|(name, _)| keys::looks_like_hook_key(name))
+        .map(|(name, _)| {
+            Finding::new(
+                &WORKLOAD_METADATA,
+                name,
+                format!("on the {kind}'s own metadata"),
+                "Velero reads hooks from pods only, so this annotation does nothing",
+                format!("move it to {template_path}.annotations"),
+            )
+        })
+        .collect()
+}
+
+impl OnError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Fail => "Fail",
+            OnError::Continue => "Continue",
+        }
+    }
+}
+
+impl BackupPhase {
+    pub fn all() -> [BackupPhase; 2] {
+        [BackupPhase::Pre, BackupPhase::Post]
+    }
+}
