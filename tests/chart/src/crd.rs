@@ -45,7 +45,7 @@ pub struct Certificate {
 pub struct CertificateSpec {
     pub secret_name: String,
     pub issuer_ref: IssuerRef,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "isCA", skip_serializing_if = "Option::is_none")]
     pub is_ca: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub common_name: Option<String>,
