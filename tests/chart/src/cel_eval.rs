@@ -21,7 +21,11 @@ pub fn evaluate(expression: &str, object: &Value, old_object: Option<&Value>) ->
         .map_err(|e| anyhow!("binding object: {e}"))?;
     ctx.add_variable("oldObject", old_object.cloned().unwrap_or(Value::Null))
         .map_err(|e| anyhow!("binding oldObject: {e}"))?;
-    let operation = if old_object.is_some() { "UPDATE" } else { "CREATE" };
+    let operation = if old_object.is_some() {
+        "UPDATE"
+    } else {
+        "CREATE"
+    };
     ctx.add_variable(
         "request",
         json!({

@@ -33,21 +33,53 @@ fn resource(name: &str, kind: &str, namespaced: bool) -> Value {
            "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
 }
 
+/// (plural resource, kind, namespaced)
+type ResourceInfo = (&'static str, &'static str, bool);
+
 fn discovery(path: &str) -> Option<Value> {
-    let groups: &[(&str, &[(&str, &str, bool)])] = &[
+    let groups: &[(&str, &[ResourceInfo])] = &[
         ("apps/v1", &[("deployments", "Deployment", true)]),
-        ("policy/v1", &[("poddisruptionbudgets", "PodDisruptionBudget", true)]),
-        ("networking.k8s.io/v1", &[("networkpolicies", "NetworkPolicy", true)]),
-        ("rbac.authorization.k8s.io/v1", &[("roles", "Role", true), ("rolebindings", "RoleBinding", true)]),
+        (
+            "policy/v1",
+            &[("poddisruptionbudgets", "PodDisruptionBudget", true)],
+        ),
+        (
+            "networking.k8s.io/v1",
+            &[("networkpolicies", "NetworkPolicy", true)],
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            &[
+                ("roles", "Role", true),
+                ("rolebindings", "RoleBinding", true),
+            ],
+        ),
         (
             "admissionregistration.k8s.io/v1",
             &[
-                ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false),
-                ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false),
+                (
+                    "validatingwebhookconfigurations",
+                    "ValidatingWebhookConfiguration",
+                    false,
+                ),
+                (
+                    "mutatingwebhookconfigurations",
+                    "MutatingWebhookConfiguration",
+                    false,
+                ),
             ],
         ),
-        ("cert-manager.io/v1", &[("issuers", "Issuer", true), ("certificates", "Certificate", true)]),
-        ("monitoring.coreos.com/v1", &[("servicemonitors", "ServiceMonitor", true)]),
+        (
+            "cert-manager.io/v1",
+            &[
+                ("issuers", "Issuer", true),
+                ("certificates", "Certificate", true),
+            ],
+        ),
+        (
+            "monitoring.coreos.com/v1",
+            &[("servicemonitors", "ServiceMonitor", true)],
+        ),
     ];
     match path {
         "/version" => Some(json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"})),
@@ -91,7 +123,12 @@ impl FakeApiServer {
             ),
         )
         .expect("write kubeconfig");
-        FakeApiServer { port, objects, requests, kubeconfig: tempfile_path::TempPath(path) }
+        FakeApiServer {
+            port,
+            objects,
+            requests,
+            kubeconfig: tempfile_path::TempPath(path),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -104,8 +141,14 @@ impl FakeApiServer {
 
     /// Serves a namespaced core/v1 object at its API path.
     pub fn put_core(&self, resource: &str, object: Value) {
-        let ns = object["metadata"]["namespace"].as_str().expect("namespace").to_string();
-        let name = object["metadata"]["name"].as_str().expect("name").to_string();
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .expect("namespace")
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_string();
         self.objects
             .lock()
             .unwrap()
@@ -118,7 +161,11 @@ impl FakeApiServer {
     }
 }
 
-fn serve(stream: TcpStream, objects: &Mutex<BTreeMap<String, Value>>, requests: &Mutex<Vec<String>>) {
+fn serve(
+    stream: TcpStream,
+    objects: &Mutex<BTreeMap<String, Value>>,
+    requests: &Mutex<Vec<String>>,
+) {
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
         Err(_) => return,
@@ -154,7 +201,9 @@ fn serve(stream: TcpStream, objects: &Mutex<BTreeMap<String, Value>>, requests: 
         }
         let path = target.split('?').next().unwrap_or("/").to_string();
         requests.lock().unwrap().push(path.clone());
-        let (status, body) = match discovery(&path).or_else(|| objects.lock().unwrap().get(&path).cloned()) {
+        let (status, body) = match discovery(&path)
+            .or_else(|| objects.lock().unwrap().get(&path).cloned())
+        {
             Some(v) => ("200 OK", v),
             None => (
                 "404 Not Found",

@@ -74,9 +74,18 @@ pub fn helm(args: &[&str]) -> HelmOutput {
     let out = Command::new(&helm)
         .args(args)
         // Keep helm away from the user's own config, cache and cluster.
-        .env("HELM_CONFIG_HOME", std::env::temp_dir().join("chart-tests-helm/config"))
-        .env("HELM_CACHE_HOME", std::env::temp_dir().join("chart-tests-helm/cache"))
-        .env("HELM_DATA_HOME", std::env::temp_dir().join("chart-tests-helm/data"))
+        .env(
+            "HELM_CONFIG_HOME",
+            std::env::temp_dir().join("chart-tests-helm/config"),
+        )
+        .env(
+            "HELM_CACHE_HOME",
+            std::env::temp_dir().join("chart-tests-helm/cache"),
+        )
+        .env(
+            "HELM_DATA_HOME",
+            std::env::temp_dir().join("chart-tests-helm/data"),
+        )
         .env("KUBECONFIG", "/dev/null")
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", helm.display()));
@@ -160,7 +169,10 @@ pub fn strict_from_value<T: DeserializeOwned + Serialize>(value: &Value) -> Resu
     let mut diffs = Vec::new();
     diff_values("", value, &back, &mut diffs);
     if !diffs.is_empty() {
-        bail!("fields not in the API type, or of the wrong shape:\n  {}", diffs.join("\n  "));
+        bail!(
+            "fields not in the API type, or of the wrong shape:\n  {}",
+            diffs.join("\n  ")
+        );
     }
     Ok(typed)
 }
@@ -224,12 +236,19 @@ impl Rendered {
             .iter()
             .filter(|m| m.kind() == kind && !m.is_test_hook())
             .collect();
-        assert_eq!(found.len(), 1, "expected exactly one {kind}, found {}", found.len());
+        assert_eq!(
+            found.len(),
+            1,
+            "expected exactly one {kind}, found {}",
+            found.len()
+        );
         found[0].typed().unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     pub fn has(&self, kind: &str) -> bool {
-        self.manifests.iter().any(|m| m.kind() == kind && !m.is_test_hook())
+        self.manifests
+            .iter()
+            .any(|m| m.kind() == kind && !m.is_test_hook())
     }
 
     /// (kind, name) of every manifest, sorted.
@@ -276,7 +295,10 @@ impl Rendered {
                 ("monitoring.coreos.com/v1", "ServiceMonitor") => {
                     m.typed::<crd::ServiceMonitor>().map(drop)
                 }
-                (v, k) => Err(anyhow!("{v} {k}/{}: no schema known to the tests", m.name())),
+                (v, k) => Err(anyhow!(
+                    "{v} {k}/{}: no schema known to the tests",
+                    m.name()
+                )),
             };
             if let Err(e) = result {
                 errors.push(format!("{e:#}"));

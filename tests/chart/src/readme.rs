@@ -38,21 +38,33 @@ pub fn documented_keys(values_yaml: &str) -> Result<Vec<DocumentedKey>> {
         }
         if trimmed.is_empty() {
             if doc.is_some() {
-                bail!("values.yaml line {}: a `# --` comment must sit right above its key", n + 1);
+                bail!(
+                    "values.yaml line {}: a `# --` comment must sit right above its key",
+                    n + 1
+                );
             }
             continue;
         }
         if trimmed.starts_with("- ") || trimmed == "-" {
             continue;
         }
-        let Some((key, _)) = trimmed.split_once(':') else { continue };
+        let Some((key, _)) = trimmed.split_once(':') else {
+            continue;
+        };
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
             stack.pop();
         }
         stack.push((indent, key.trim().trim_matches('"').to_string()));
         if let Some(d) = doc.take() {
-            let path = stack.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>().join(".");
-            out.push(DocumentedKey { path, description: d.join(" ").trim().to_string() });
+            let path = stack
+                .iter()
+                .map(|(_, k)| k.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            out.push(DocumentedKey {
+                path,
+                description: d.join(" ").trim().to_string(),
+            });
         }
     }
     Ok(out)
@@ -64,7 +76,11 @@ pub fn leaf_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
     match value {
         Value::Object(m) if !m.is_empty() => {
             for (k, v) in m {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 leaf_paths(v, &p, out);
             }
         }
@@ -90,20 +106,24 @@ fn type_name(v: &Value) -> &'static str {
 
 /// The Markdown table for values.yaml.
 pub fn values_table(values_yaml: &str) -> Result<String> {
-    let values: Value = serde_saphyr::from_str(values_yaml).context("values.yaml is not valid YAML")?;
+    let values: Value =
+        serde_saphyr::from_str(values_yaml).context("values.yaml is not valid YAML")?;
     let keys = documented_keys(values_yaml)?;
     let mut leaves = Vec::new();
     leaf_paths(&values, "", &mut leaves);
     let undocumented: Vec<_> = leaves
         .iter()
         .filter(|leaf| {
-            !keys.iter().any(|k| *leaf == &k.path || leaf.starts_with(&format!("{}.", k.path)))
+            !keys
+                .iter()
+                .any(|k| *leaf == &k.path || leaf.starts_with(&format!("{}.", k.path)))
         })
         .collect();
     if !undocumented.is_empty() {
         bail!("values.yaml keys without a `# --` comment: {undocumented:?}");
     }
-    let mut table = String::from("| Key | Type | Default | Description |\n| --- | --- | --- | --- |\n");
+    let mut table =
+        String::from("| Key | Type | Default | Description |\n| --- | --- | --- | --- |\n");
     for k in &keys {
         let v = lookup(&values, &k.path).with_context(|| format!("no value at {}", k.path))?;
         let default = serde_json::to_string(v)?.replace('|', "\\|");
@@ -120,12 +140,20 @@ pub fn values_table(values_yaml: &str) -> Result<String> {
 
 /// README text with the table between the markers replaced.
 pub fn with_table(readme: &str, table: &str) -> Result<String> {
-    let start = readme.find(START).context("README.md lacks the values-table start marker")?;
-    let end = readme.find(END).context("README.md lacks the values-table end marker")?;
+    let start = readme
+        .find(START)
+        .context("README.md lacks the values-table start marker")?;
+    let end = readme
+        .find(END)
+        .context("README.md lacks the values-table end marker")?;
     if end < start {
         bail!("README.md's values-table markers are out of order");
     }
-    Ok(format!("{}{START}\n{table}{}", &readme[..start], &readme[end..]))
+    Ok(format!(
+        "{}{START}\n{table}{}",
+        &readme[..start],
+        &readme[end..]
+    ))
 }
 
 pub fn readme_path() -> std::path::PathBuf {

@@ -64,15 +64,31 @@ pub fn registered_rules(rendered: &Rendered) -> Vec<RegisteredRule> {
     for m in rendered.all("ValidatingWebhookConfiguration") {
         let vwc: ValidatingWebhookConfiguration = m.typed().expect("valid webhook configuration");
         for w in vwc.webhooks.iter().flatten() {
-            let path = w.client_config.service.as_ref().and_then(|s| s.path.clone());
-            expand(&path.unwrap_or_default(), w.rules.as_deref().unwrap_or_default(), &mut out);
+            let path = w
+                .client_config
+                .service
+                .as_ref()
+                .and_then(|s| s.path.clone());
+            expand(
+                &path.unwrap_or_default(),
+                w.rules.as_deref().unwrap_or_default(),
+                &mut out,
+            );
         }
     }
     for m in rendered.all("MutatingWebhookConfiguration") {
         let mwc: MutatingWebhookConfiguration = m.typed().expect("valid webhook configuration");
         for w in mwc.webhooks.iter().flatten() {
-            let path = w.client_config.service.as_ref().and_then(|s| s.path.clone());
-            expand(&path.unwrap_or_default(), w.rules.as_deref().unwrap_or_default(), &mut out);
+            let path = w
+                .client_config
+                .service
+                .as_ref()
+                .and_then(|s| s.path.clone());
+            expand(
+                &path.unwrap_or_default(),
+                w.rules.as_deref().unwrap_or_default(),
+                &mut out,
+            );
         }
     }
     out.sort();

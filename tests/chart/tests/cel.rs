@@ -9,9 +9,21 @@ use serde_json::{Value, json};
 fn conditions(sets: &[&str]) -> Vec<String> {
     let vwc: ValidatingWebhookConfiguration = render(sets).one("ValidatingWebhookConfiguration");
     let hooks = vwc.webhooks.unwrap();
-    let first: Vec<String> = hooks[0].match_conditions.clone().unwrap().into_iter().map(|c| c.expression).collect();
+    let first: Vec<String> = hooks[0]
+        .match_conditions
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.expression)
+        .collect();
     for w in &hooks {
-        let these: Vec<String> = w.match_conditions.clone().unwrap().into_iter().map(|c| c.expression).collect();
+        let these: Vec<String> = w
+            .match_conditions
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.expression)
+            .collect();
         assert_eq!(these, first, "every webhook entry uses the same conditions");
     }
     first
@@ -19,11 +31,19 @@ fn conditions(sets: &[&str]) -> Vec<String> {
 
 const HOOKS: &[(&str, &str)] = &[
     ("pre.hook.backup.velero.io/container", "app"),
-    ("pre.hook.backup.velero.io/command", "[\"/sbin/fsfreeze\", \"--freeze\", \"/data\"]"),
+    (
+        "pre.hook.backup.velero.io/command",
+        "[\"/sbin/fsfreeze\", \"--freeze\", \"/data\"]",
+    ),
 ];
 
 fn annotations(pairs: &[(&str, &str)]) -> Value {
-    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
 }
 
 fn pod_spec() -> Value {
@@ -77,22 +97,63 @@ const TEMPLATE_KINDS: &[(&str, &str)] = &[
 fn pods_with_hooks_match_and_other_pods_do_not() {
     let c = conditions(&[]);
     assert!(matches(&c, &pod(Some(annotations(HOOKS)))));
-    assert!(matches(&c, &pod(Some(annotations(&[("post.hook.restore.velero.io/command", "[\"true\"]")])))));
-    assert!(matches(&c, &pod(Some(annotations(&[("hook.backup.velero.io/command", "sync")])))), "legacy key");
+    assert!(matches(
+        &c,
+        &pod(Some(annotations(&[(
+            "post.hook.restore.velero.io/command",
+            "[\"true\"]"
+        )])))
+    ));
+    assert!(
+        matches(
+            &c,
+            &pod(Some(annotations(&[(
+                "hook.backup.velero.io/command",
+                "sync"
+            )])))
+        ),
+        "legacy key"
+    );
     assert!(!matches(&c, &pod(None)), "no annotations");
     assert!(!matches(&c, &pod(Some(json!({})))), "empty annotations");
-    assert!(!matches(&c, &pod(Some(annotations(&[("prometheus.io/scrape", "true")])))));
+    assert!(!matches(
+        &c,
+        &pod(Some(annotations(&[("prometheus.io/scrape", "true")])))
+    ));
 }
 
 #[test]
 fn workloads_match_on_template_or_own_annotations() {
     let c = conditions(&[]);
     for (api_version, kind) in TEMPLATE_KINDS {
-        assert!(matches(&c, &workload(api_version, kind, None, Some(annotations(HOOKS)))), "{kind}: template hooks");
-        assert!(matches(&c, &workload(api_version, kind, Some(annotations(HOOKS)), None)), "{kind}: hooks misplaced on the workload");
-        assert!(!matches(&c, &workload(api_version, kind, None, None)), "{kind}: no annotations");
         assert!(
-            !matches(&c, &workload(api_version, kind, Some(annotations(&[("deployment.kubernetes.io/revision", "3")])), Some(json!({"a": "b"})))),
+            matches(
+                &c,
+                &workload(api_version, kind, None, Some(annotations(HOOKS)))
+            ),
+            "{kind}: template hooks"
+        );
+        assert!(
+            matches(
+                &c,
+                &workload(api_version, kind, Some(annotations(HOOKS)), None)
+            ),
+            "{kind}: hooks misplaced on the workload"
+        );
+        assert!(
+            !matches(&c, &workload(api_version, kind, None, None)),
+            "{kind}: no annotations"
+        );
+        assert!(
+            !matches(
+                &c,
+                &workload(
+                    api_version,
+                    kind,
+                    Some(annotations(&[("deployment.kubernetes.io/revision", "3")])),
+                    Some(json!({"a": "b"}))
+                )
+            ),
             "{kind}: unrelated annotations"
         );
     }
@@ -130,14 +191,22 @@ fn the_interpreter_fails_on_unguarded_access_like_the_api_server() {
     // the API server would turn into the failurePolicy: the guards matter.
     let unguarded = "object.spec.template.metadata.annotations.exists(k, k.contains('velero.io/'))";
     assert!(evaluate(unguarded, &pod(Some(annotations(HOOKS))), None).is_err());
-    assert!(evaluate(unguarded, &workload("apps/v1", "Deployment", None, Some(annotations(HOOKS))), None).unwrap());
+    assert!(
+        evaluate(
+            unguarded,
+            &workload("apps/v1", "Deployment", None, Some(annotations(HOOKS))),
+            None
+        )
+        .unwrap()
+    );
 }
 
 #[test]
 fn controller_owned_objects_are_skipped_by_default() {
     let owned = |controller: Option<bool>| {
         let mut p = pod(Some(annotations(HOOKS)));
-        let mut r = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d8", "uid": "1"});
+        let mut r =
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d8", "uid": "1"});
         if let Some(c) = controller {
             r["controller"] = json!(c);
         }
@@ -146,7 +215,10 @@ fn controller_owned_objects_are_skipped_by_default() {
     };
     let c = conditions(&[]);
     assert!(!matches(&c, &owned(Some(true))), "made by a controller");
-    assert!(matches(&c, &owned(Some(false))), "owned, but not by a controller");
+    assert!(
+        matches(&c, &owned(Some(false))),
+        "owned, but not by a controller"
+    );
     assert!(matches(&c, &owned(None)));
     let all = conditions(&["webhook.skipControllerOwned=false"]);
     assert!(matches(&all, &owned(Some(true))));
@@ -154,14 +226,31 @@ fn controller_owned_objects_are_skipped_by_default() {
 
 #[test]
 fn key_substrings_are_configurable() {
-    let misspelt = pod(Some(annotations(&[("pre.hook.backups.velero.io/command", "sync")])));
-    let volumes = pod(Some(annotations(&[("backup.velero.io/backup-volumes", "data")])));
+    let misspelt = pod(Some(annotations(&[(
+        "pre.hook.backups.velero.io/command",
+        "sync",
+    )])));
+    let volumes = pod(Some(annotations(&[(
+        "backup.velero.io/backup-volumes",
+        "data",
+    )])));
     let default = conditions(&[]);
-    assert!(matches(&default, &misspelt), "the default net catches misspelt prefixes");
+    assert!(
+        matches(&default, &misspelt),
+        "the default net catches misspelt prefixes"
+    );
     assert!(matches(&default, &volumes));
-    let narrow = conditions(&["webhook.annotationKeyContains={hook.backup.velero.io/,hook.restore.velero.io/}"]);
+    let narrow = conditions(&[
+        "webhook.annotationKeyContains={hook.backup.velero.io/,hook.restore.velero.io/}",
+    ]);
     assert!(matches(&narrow, &pod(Some(annotations(HOOKS)))));
-    assert!(matches(&narrow, &pod(Some(annotations(&[("init.hook.restore.velero.io/container-image", "busybox")])))));
+    assert!(matches(
+        &narrow,
+        &pod(Some(annotations(&[(
+            "init.hook.restore.velero.io/container-image",
+            "busybox"
+        )])))
+    ));
     assert!(!matches(&narrow, &misspelt));
     assert!(!matches(&narrow, &volumes));
 }

@@ -1,7 +1,9 @@
 //! The chart rendered with its default values.
 
 use chart_tests::{FULLNAME, NAMESPACE, render};
-use k8s_openapi::api::admissionregistration::v1::{ValidatingWebhook, ValidatingWebhookConfiguration};
+use k8s_openapi::api::admissionregistration::v1::{
+    ValidatingWebhook, ValidatingWebhookConfiguration,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -21,19 +23,42 @@ fn every_manifest_matches_its_api_type() {
 #[test]
 fn default_inventory() {
     let r = render(&[]);
-    let kinds: Vec<_> = r.manifests.iter().filter(|m| !m.is_test_hook()).map(|m| m.kind()).collect();
+    let kinds: Vec<_> = r
+        .manifests
+        .iter()
+        .filter(|m| !m.is_test_hook())
+        .map(|m| m.kind())
+        .collect();
     let mut kinds_sorted = kinds.clone();
     kinds_sorted.sort();
     assert_eq!(
         kinds_sorted,
         [
-            "Certificate", "Certificate", "ConfigMap", "Deployment", "Issuer", "Issuer",
-            "PodDisruptionBudget", "Service", "ServiceAccount", "ValidatingWebhookConfiguration"
+            "Certificate",
+            "Certificate",
+            "ConfigMap",
+            "Deployment",
+            "Issuer",
+            "Issuer",
+            "PodDisruptionBudget",
+            "Service",
+            "ServiceAccount",
+            "ValidatingWebhookConfiguration"
         ],
         "MutatingWebhookConfiguration, NetworkPolicy, ServiceMonitor and a Secret are off by default"
     );
-    for m in r.manifests.iter().filter(|m| !m.is_test_hook() && m.value["metadata"].get("namespace").is_some()) {
-        assert_eq!(m.value["metadata"]["namespace"], NAMESPACE, "{}/{}", m.kind(), m.name());
+    for m in r
+        .manifests
+        .iter()
+        .filter(|m| !m.is_test_hook() && m.value["metadata"].get("namespace").is_some())
+    {
+        assert_eq!(
+            m.value["metadata"]["namespace"],
+            NAMESPACE,
+            "{}/{}",
+            m.kind(),
+            m.name()
+        );
     }
 }
 
@@ -43,19 +68,42 @@ fn deployment_is_highly_available_and_spread() {
     let spec = &d.spec;
     assert_eq!(spec.replicas, Some(2));
     let pod = spec.template.spec.as_ref().unwrap();
-    let tsc = pod.topology_spread_constraints.as_ref().expect("topologySpreadConstraints");
+    let tsc = pod
+        .topology_spread_constraints
+        .as_ref()
+        .expect("topologySpreadConstraints");
     let keys: Vec<_> = tsc.iter().map(|c| c.topology_key.as_str()).collect();
-    assert_eq!(keys, ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]);
+    assert_eq!(
+        keys,
+        ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+    );
     let selector = spec.selector.match_labels.as_ref().unwrap();
     for c in tsc {
         assert_eq!(c.max_skew, 1);
-        assert_eq!(c.label_selector.as_ref().unwrap().match_labels.as_ref(), Some(selector));
+        assert_eq!(
+            c.label_selector.as_ref().unwrap().match_labels.as_ref(),
+            Some(selector)
+        );
     }
-    let template_labels = spec.template.metadata.as_ref().unwrap().labels.as_ref().unwrap();
+    let template_labels = spec
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .as_ref()
+        .unwrap();
     for (k, v) in selector {
-        assert_eq!(template_labels.get(k), Some(v), "pod template lacks selector label {k}");
+        assert_eq!(
+            template_labels.get(k),
+            Some(v),
+            "pod template lacks selector label {k}"
+        );
     }
-    assert_eq!(pod.priority_class_name, None, "no priority class by default (failurePolicy Ignore)");
+    assert_eq!(
+        pod.priority_class_name, None,
+        "no priority class by default (failurePolicy Ignore)"
+    );
 }
 
 #[test]
@@ -65,7 +113,10 @@ fn pdb_keeps_one_pod() {
     let d: Deployment = r.one("Deployment");
     let spec = pdb.spec.unwrap();
     assert_eq!(spec.min_available, Some(IntOrString::Int(1)));
-    assert_eq!(spec.selector.unwrap().match_labels, d.spec.selector.match_labels);
+    assert_eq!(
+        spec.selector.unwrap().match_labels,
+        d.spec.selector.match_labels
+    );
 }
 
 #[test]
@@ -76,7 +127,10 @@ fn pod_is_locked_down() {
     let psc = pod.security_context.as_ref().unwrap();
     assert_eq!(psc.run_as_non_root, Some(true));
     assert_eq!(psc.run_as_user, Some(65532));
-    assert_eq!(psc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
+    assert_eq!(
+        psc.seccomp_profile.as_ref().unwrap().type_,
+        "RuntimeDefault"
+    );
     let c = webhook_container(&d);
     let sc = c.security_context.as_ref().unwrap();
     assert_eq!(sc.run_as_non_root, Some(true));
@@ -84,13 +138,22 @@ fn pod_is_locked_down() {
     assert_eq!(sc.read_only_root_filesystem, Some(true));
     assert_eq!(sc.allow_privilege_escalation, Some(false));
     assert_eq!(sc.privileged, None);
-    assert_eq!(sc.capabilities.as_ref().unwrap().drop.as_deref(), Some(&["ALL".to_string()][..]));
+    assert_eq!(
+        sc.capabilities.as_ref().unwrap().drop.as_deref(),
+        Some(&["ALL".to_string()][..])
+    );
     assert_eq!(sc.capabilities.as_ref().unwrap().add, None);
     assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
     let res = c.resources.as_ref().unwrap();
     for key in ["cpu", "memory"] {
-        assert!(res.requests.as_ref().unwrap().contains_key(key), "request {key}");
-        assert!(res.limits.as_ref().unwrap().contains_key(key), "limit {key}");
+        assert!(
+            res.requests.as_ref().unwrap().contains_key(key),
+            "request {key}"
+        );
+        assert!(
+            res.limits.as_ref().unwrap().contains_key(key),
+            "limit {key}"
+        );
     }
     assert_eq!(res.limits.as_ref().unwrap()["memory"].0, "64Mi");
 }
@@ -102,7 +165,12 @@ fn service_account_token_is_not_mounted() {
     assert_eq!(sa.automount_service_account_token, Some(false));
     let d: Deployment = r.one("Deployment");
     assert_eq!(
-        d.spec.template.spec.unwrap().service_account_name.as_deref(),
+        d.spec
+            .template
+            .spec
+            .unwrap()
+            .service_account_name
+            .as_deref(),
         sa.metadata.name.as_deref()
     );
 }
@@ -111,7 +179,10 @@ fn service_account_token_is_not_mounted() {
 fn container_args_ports_probes_and_mounts_follow_the_server_contract() {
     let d: Deployment = render(&[]).one("Deployment");
     let c = webhook_container(&d);
-    assert_eq!(c.image.as_deref(), Some("ghcr.io/velero-hooks/velero-hooks-webhook:0.1.0"));
+    assert_eq!(
+        c.image.as_deref(),
+        Some("ghcr.io/velero-hooks/velero-hooks-webhook:0.1.0")
+    );
     assert_eq!(c.command, None, "the image's entrypoint is the server");
     let args = c.args.clone().unwrap();
     for expected in [
@@ -124,24 +195,63 @@ fn container_args_ports_probes_and_mounts_follow_the_server_contract() {
         "--log-format=json",
         "--log-level=info",
     ] {
-        assert!(args.iter().any(|a| a == expected), "missing {expected} in {args:?}");
+        assert!(
+            args.iter().any(|a| a == expected),
+            "missing {expected} in {args:?}"
+        );
     }
-    let ports: Vec<_> = c.ports.as_ref().unwrap().iter().map(|p| (p.name.clone().unwrap(), p.container_port)).collect();
-    assert_eq!(ports, [("https".to_string(), 8443), ("metrics".to_string(), 9090)]);
-    let live = c.liveness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    let ports: Vec<_> = c
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| (p.name.clone().unwrap(), p.container_port))
+        .collect();
+    assert_eq!(
+        ports,
+        [("https".to_string(), 8443), ("metrics".to_string(), 9090)]
+    );
+    let live = c
+        .liveness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
     assert_eq!(live.path.as_deref(), Some("/healthz"));
     assert_eq!(live.port, IntOrString::String("metrics".into()));
-    let ready = c.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap();
+    let ready = c
+        .readiness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
     assert_eq!(ready.path.as_deref(), Some("/readyz"));
     assert_eq!(ready.port, IntOrString::String("https".into()));
     assert_eq!(ready.scheme.as_deref(), Some("HTTPS"));
     // Directory mounts without subPath, so rotated Secrets reach the container.
     let mounts = c.volume_mounts.clone().unwrap();
-    assert!(mounts.iter().all(|m| m.sub_path.is_none() && m.read_only == Some(true)));
-    let tls = mounts.iter().find(|m| m.mount_path == "/etc/velero-hooks/tls").expect("tls mount");
+    assert!(
+        mounts
+            .iter()
+            .all(|m| m.sub_path.is_none() && m.read_only == Some(true))
+    );
+    let tls = mounts
+        .iter()
+        .find(|m| m.mount_path == "/etc/velero-hooks/tls")
+        .expect("tls mount");
     let pod = d.spec.template.spec.unwrap();
-    let vol = pod.volumes.unwrap().into_iter().find(|v| v.name == tls.name).unwrap();
-    assert_eq!(vol.secret.unwrap().secret_name.as_deref(), Some(format!("{FULLNAME}-tls").as_str()));
+    let vol = pod
+        .volumes
+        .unwrap()
+        .into_iter()
+        .find(|v| v.name == tls.name)
+        .unwrap();
+    assert_eq!(
+        vol.secret.unwrap().secret_name.as_deref(),
+        Some(format!("{FULLNAME}-tls").as_str())
+    );
 }
 
 #[test]
@@ -153,12 +263,27 @@ fn metrics_are_announced_for_scraping() {
     assert_eq!(ann["prometheus.io/port"], "9090");
     assert_eq!(ann["prometheus.io/path"], "/metrics");
     let svc: Service = r.one("Service");
-    let ports: Vec<_> = svc.spec.unwrap().ports.unwrap().into_iter().map(|p| (p.name.unwrap(), p.port, p.target_port)).collect();
+    let ports: Vec<_> = svc
+        .spec
+        .unwrap()
+        .ports
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.name.unwrap(), p.port, p.target_port))
+        .collect();
     assert_eq!(
         ports,
         [
-            ("https".to_string(), 443, Some(IntOrString::String("https".into()))),
-            ("metrics".to_string(), 9090, Some(IntOrString::String("metrics".into())))
+            (
+                "https".to_string(),
+                443,
+                Some(IntOrString::String("https".into()))
+            ),
+            (
+                "metrics".to_string(),
+                9090,
+                Some(IntOrString::String("metrics".into()))
+            )
         ]
     );
 }
@@ -180,7 +305,10 @@ fn config_map_carries_the_server_config_and_its_checksum_rolls_pods() {
         serde_json::json!({"normalize": {"pinContainer": false, "jsonCommand": false, "explicitDefaults": false, "migrateLegacy": false}, "veleroVersion": "1.18"})
     );
     assert_eq!(sum.len(), 64);
-    let (sum2, config2) = checksum(&["config.normalize.jsonCommand=true", "config.veleroVersion=1.19"]);
+    let (sum2, config2) = checksum(&[
+        "config.normalize.jsonCommand=true",
+        "config.veleroVersion=1.19",
+    ]);
     assert_eq!(config2["normalize"]["jsonCommand"], true);
     assert_eq!(config2["veleroVersion"], "1.19");
     assert_ne!(sum, sum2, "a config change must change the pod template");
@@ -193,15 +321,29 @@ fn validating(sets: &[&str]) -> ValidatingWebhookConfiguration {
 }
 
 fn entry<'a>(vwc: &'a ValidatingWebhookConfiguration, name: &str) -> &'a ValidatingWebhook {
-    vwc.webhooks.as_ref().unwrap().iter().find(|w| w.name == name).unwrap_or_else(|| panic!("no webhook {name}"))
+    vwc.webhooks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| panic!("no webhook {name}"))
 }
 
 #[test]
 fn validating_webhooks_registration_fields() {
     let vwc = validating(&[]);
-    let names: Vec<_> = vwc.webhooks.as_ref().unwrap().iter().map(|w| w.name.as_str()).collect();
+    let names: Vec<_> = vwc
+        .webhooks
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect();
     assert_eq!(names, ["validate.velero-hooks.io", "warn.velero-hooks.io"]);
-    for (name, path) in [("validate.velero-hooks.io", "/validate"), ("warn.velero-hooks.io", "/warn")] {
+    for (name, path) in [
+        ("validate.velero-hooks.io", "/validate"),
+        ("warn.velero-hooks.io", "/warn"),
+    ] {
         let w = entry(&vwc, name);
         assert_eq!(w.admission_review_versions, ["v1"]);
         assert_eq!(w.side_effects, "None");
@@ -244,11 +386,25 @@ fn namespace_selector_leaves_out_release_namespace_and_kube_system_and_routes_by
     );
     assert_eq!(
         expressions("validate.velero-hooks.io"),
-        [excluded.clone(), ("velero-hooks.io/mode".into(), "NotIn".into(), vec!["warn".into(), "off".into()])]
+        [
+            excluded.clone(),
+            (
+                "velero-hooks.io/mode".into(),
+                "NotIn".into(),
+                vec!["warn".into(), "off".into()]
+            )
+        ]
     );
     assert_eq!(
         expressions("warn.velero-hooks.io"),
-        [excluded, ("velero-hooks.io/mode".into(), "In".into(), vec!["warn".into()])]
+        [
+            excluded,
+            (
+                "velero-hooks.io/mode".into(),
+                "In".into(),
+                vec!["warn".into()]
+            )
+        ]
     );
 }
 

@@ -13,7 +13,11 @@ fn lint(extra: &[&str]) {
         out.stdout,
         out.stderr
     );
-    assert!(!out.stdout.contains("[ERROR]") && !out.stdout.contains("[WARNING]"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("[ERROR]") && !out.stdout.contains("[WARNING]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -29,7 +33,10 @@ fn lint_strict_every_ci_values_file() {
         .filter(|p| p.to_string_lossy().ends_with("-values.yaml"))
         .collect();
     files.sort();
-    let names: Vec<_> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<_> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     for expected in [
         "all-features-values.yaml",
         "cert-manager-issuer-values.yaml",
@@ -37,7 +44,10 @@ fn lint_strict_every_ci_values_file() {
         "helm-certs-values.yaml",
         "single-replica-values.yaml",
     ] {
-        assert!(names.iter().any(|n| n == expected), "ci/{expected} missing; have {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "ci/{expected} missing; have {names:?}"
+        );
     }
     for file in &files {
         lint(&["--values", &file.display().to_string()]);
@@ -47,8 +57,18 @@ fn lint_strict_every_ci_values_file() {
 #[test]
 fn lint_reports_schema_violations() {
     let chart = chart_dir().display().to_string();
-    let out = helm(&["lint", "--strict", &chart, "--set", "webhook.timeoutSeconds=60"]);
-    assert!(!out.success, "lint accepted timeoutSeconds=60:\n{}", out.stdout);
+    let out = helm(&[
+        "lint",
+        "--strict",
+        &chart,
+        "--set",
+        "webhook.timeoutSeconds=60",
+    ]);
+    assert!(
+        !out.success,
+        "lint accepted timeoutSeconds=60:\n{}",
+        out.stdout
+    );
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains("/webhook/timeoutSeconds"), "{all}");
 }

@@ -12,11 +12,21 @@ fn render_against(server: &FakeApiServer) -> Rendered {
     let mut args = template_args(&["certificates.mode=helm"]);
     let kubeconfig = server.kubeconfig().display().to_string();
     args.extend(
-        ["--dry-run=server", "--disable-openapi-validation", "--kubeconfig", kubeconfig.as_str()].map(String::from),
+        [
+            "--dry-run=server",
+            "--disable-openapi-validation",
+            "--kubeconfig",
+            kubeconfig.as_str(),
+        ]
+        .map(String::from),
     );
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = helm(&refs);
-    assert!(out.success, "helm template --dry-run=server failed:\n{}", out.stderr);
+    assert!(
+        out.success,
+        "helm template --dry-run=server failed:\n{}",
+        out.stderr
+    );
     Rendered::parse(&out.stdout).unwrap()
 }
 
@@ -47,8 +57,11 @@ fn installed(rendered: &Value) -> Value {
 
 fn pem(secret: &Value, key: &str) -> String {
     use std::str::from_utf8;
-    let b64 = secret["data"][key].as_str().unwrap_or_else(|| panic!("no {key}"));
-    let bytes: k8s_openapi::ByteString = serde_json::from_value(Value::String(b64.to_string())).unwrap();
+    let b64 = secret["data"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key}"));
+    let bytes: k8s_openapi::ByteString =
+        serde_json::from_value(Value::String(b64.to_string())).unwrap();
     from_utf8(&bytes.0).unwrap().to_string()
 }
 
@@ -57,7 +70,11 @@ fn first_install_generates_and_looks_up_the_secret() {
     let server = FakeApiServer::start();
     let (secret, bundles) = secret_and_bundles(&render_against(&server));
     let secret_path = format!("/api/v1/namespaces/{NAMESPACE}/secrets/{FULLNAME}-tls");
-    assert!(server.requests().contains(&secret_path), "chart did not look up {secret_path}: {:?}", server.requests());
+    assert!(
+        server.requests().contains(&secret_path),
+        "chart did not look up {secret_path}: {:?}",
+        server.requests()
+    );
     assert!(pem(&secret, "ca.crt").starts_with("-----BEGIN CERTIFICATE-----"));
     assert!(bundles.iter().all(|b| *b == pem(&secret, "ca.crt")));
 }
@@ -70,9 +87,16 @@ fn upgrade_reuses_the_existing_secret_and_its_ca() {
     server.put_core("secrets", stored);
     let (second, bundles) = secret_and_bundles(&render_against(&server));
     for key in ["tls.crt", "tls.key", "ca.crt"] {
-        assert_eq!(pem(&second, key), pem(&first, key), "{key} changed on upgrade");
+        assert_eq!(
+            pem(&second, key),
+            pem(&first, key),
+            "{key} changed on upgrade"
+        );
     }
-    assert!(bundles.iter().all(|b| *b == pem(&first, "ca.crt")), "caBundle must stay the stored CA");
+    assert!(
+        bundles.iter().all(|b| *b == pem(&first, "ca.crt")),
+        "caBundle must stay the stored CA"
+    );
 }
 
 #[test]
@@ -83,6 +107,10 @@ fn an_incomplete_secret_is_replaced() {
     stored["data"].as_object_mut().unwrap().remove("ca.crt");
     server.put_core("secrets", stored);
     let (second, bundles) = secret_and_bundles(&render_against(&server));
-    assert_ne!(pem(&second, "tls.crt"), pem(&first, "tls.crt"), "without ca.crt the caBundle cannot be rebuilt: regenerate");
+    assert_ne!(
+        pem(&second, "tls.crt"),
+        pem(&first, "tls.crt"),
+        "without ca.crt the caBundle cannot be rebuilt: regenerate"
+    );
     assert!(bundles.iter().all(|b| *b == pem(&second, "ca.crt")));
 }

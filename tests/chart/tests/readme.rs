@@ -14,13 +14,17 @@ fn readme_values_table_is_current() {
 
 #[test]
 fn table_generator_reads_comments_and_defaults() {
-    let yaml = "# -- Top.\na: 1\nb:\n  # -- Nested,\n  # continued.\n  c: [x]\n  # -- Map.\n  d: {}\n";
+    let yaml =
+        "# -- Top.\na: 1\nb:\n  # -- Nested,\n  # continued.\n  c: [x]\n  # -- Map.\n  d: {}\n";
     let keys = documented_keys(yaml).unwrap();
     let paths: Vec<_> = keys.iter().map(|k| k.path.as_str()).collect();
     assert_eq!(paths, ["a", "b.c", "b.d"]);
     assert_eq!(keys[1].description, "Nested, continued.");
     let table = values_table(yaml).unwrap();
-    assert!(table.contains("| `b.c` | list | `[\"x\"]` | Nested, continued. |"), "{table}");
+    assert!(
+        table.contains("| `b.c` | list | `[\"x\"]` | Nested, continued. |"),
+        "{table}"
+    );
 }
 
 #[test]

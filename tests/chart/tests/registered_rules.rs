@@ -11,7 +11,8 @@ fn rendered_chart_registers_exactly_the_committed_list() {
     let rendered = registered_rules(&render(&["mutating.enabled=true"]));
     let fixture = load_fixture();
     assert_eq!(
-        rendered, fixture,
+        rendered,
+        fixture,
         "rendered rules differ from ci/registered-rules.json (update one or the other):\n{}",
         serde_json::to_string_pretty(&rendered).unwrap()
     );
@@ -23,12 +24,22 @@ fn committed_list_is_the_contract() {
     let paths: BTreeSet<_> = fixture.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, BTreeSet::from(["/mutate", "/validate", "/warn"]));
     let kinds = |path: &str| -> BTreeSet<(String, String, String)> {
-        fixture.iter().filter(|r| r.path == path).map(|r| (r.group.clone(), r.version.clone(), r.resource.clone())).collect()
+        fixture
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| (r.group.clone(), r.version.clone(), r.resource.clone()))
+            .collect()
     };
     let expected: BTreeSet<_> = [
-        ("", "pods"), ("", "podtemplates"), ("", "replicationcontrollers"),
-        ("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"), ("apps", "replicasets"),
-        ("batch", "jobs"), ("batch", "cronjobs"),
+        ("", "pods"),
+        ("", "podtemplates"),
+        ("", "replicationcontrollers"),
+        ("apps", "deployments"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("apps", "replicasets"),
+        ("batch", "jobs"),
+        ("batch", "cronjobs"),
     ]
     .into_iter()
     .map(|(g, r)| (g.to_string(), "v1".to_string(), r.to_string()))
@@ -36,7 +47,11 @@ fn committed_list_is_the_contract() {
     for path in paths {
         assert_eq!(kinds(path), expected, "{path}");
     }
-    assert!(fixture.iter().all(|r: &RegisteredRule| r.operations == ["CREATE", "UPDATE"]));
+    assert!(
+        fixture
+            .iter()
+            .all(|r: &RegisteredRule| r.operations == ["CREATE", "UPDATE"])
+    );
     let mut sorted = fixture.clone();
     sorted.sort();
     assert_eq!(sorted, fixture, "keep the file sorted");
@@ -45,7 +60,10 @@ fn committed_list_is_the_contract() {
 #[test]
 fn without_the_mutating_webhook_mutate_is_not_registered() {
     let rendered = registered_rules(&render(&[]));
-    let expected: Vec<_> = load_fixture().into_iter().filter(|r| r.path != "/mutate").collect();
+    let expected: Vec<_> = load_fixture()
+        .into_iter()
+        .filter(|r| r.path != "/mutate")
+        .collect();
     assert_eq!(rendered, expected);
 }
 
@@ -56,8 +74,16 @@ fn every_rule_is_namespaced_and_has_no_wildcards() {
     for w in vwc.webhooks.unwrap() {
         for rule in w.rules.unwrap() {
             assert_eq!(rule.scope.as_deref(), Some("Namespaced"));
-            for list in [&rule.api_groups, &rule.api_versions, &rule.resources, &rule.operations] {
-                assert!(!list.as_ref().unwrap().iter().any(|s| s.contains('*')), "{rule:?}");
+            for list in [
+                &rule.api_groups,
+                &rule.api_versions,
+                &rule.resources,
+                &rule.operations,
+            ] {
+                assert!(
+                    !list.as_ref().unwrap().iter().any(|s| s.contains('*')),
+                    "{rule:?}"
+                );
             }
         }
     }

@@ -8,7 +8,10 @@ fn rejected(sets: &[&str], expected: &[&str]) {
         Ok(_) => panic!("helm accepted {sets:?}"),
         Err(e) => e,
     };
-    assert!(err.contains("don't meet the specifications of the schema"), "{sets:?}: not a schema error:\n{err}");
+    assert!(
+        err.contains("don't meet the specifications of the schema"),
+        "{sets:?}: not a schema error:\n{err}"
+    );
     for e in expected {
         assert!(err.contains(e), "{sets:?}: expected {e:?} in:\n{err}");
     }
@@ -16,41 +19,106 @@ fn rejected(sets: &[&str], expected: &[&str]) {
 
 #[test]
 fn wrong_types_are_rejected() {
-    rejected(&["replicaCount=two"], &["at '/replicaCount'", "got string, want integer"]);
-    rejected(&["webhook.timeoutSeconds=soon"], &["at '/webhook/timeoutSeconds'", "want integer"]);
-    rejected(&["mutating.enabled=maybe"], &["at '/mutating/enabled'", "want boolean"]);
-    rejected(&["webhook.annotationKeyContains=velero.io/"], &["at '/webhook/annotationKeyContains'", "want array"]);
-    rejected(&["podLabels.team=1"], &["at '/podLabels/team'", "want string"]);
+    rejected(
+        &["replicaCount=two"],
+        &["at '/replicaCount'", "got string, want integer"],
+    );
+    rejected(
+        &["webhook.timeoutSeconds=soon"],
+        &["at '/webhook/timeoutSeconds'", "want integer"],
+    );
+    rejected(
+        &["mutating.enabled=maybe"],
+        &["at '/mutating/enabled'", "want boolean"],
+    );
+    rejected(
+        &["webhook.annotationKeyContains=velero.io/"],
+        &["at '/webhook/annotationKeyContains'", "want array"],
+    );
+    rejected(
+        &["podLabels.team=1"],
+        &["at '/podLabels/team'", "want string"],
+    );
 }
 
 #[test]
 fn unknown_keys_are_rejected() {
-    rejected(&["replicas=3"], &["additional properties 'replicas' not allowed"]);
-    rejected(&["image.name=x"], &["at '/image'", "additional properties 'name' not allowed"]);
-    rejected(&["webhook.failurePolicyy=Fail"], &["at '/webhook'", "'failurePolicyy' not allowed"]);
-    rejected(&["certificates.certManager.issuer=x"], &["at '/certificates/certManager'", "'issuer' not allowed"]);
-    rejected(&["config.normalize.pinContainers=true"], &["at '/config/normalize'", "'pinContainers' not allowed"]);
+    rejected(
+        &["replicas=3"],
+        &["additional properties 'replicas' not allowed"],
+    );
+    rejected(
+        &["image.name=x"],
+        &["at '/image'", "additional properties 'name' not allowed"],
+    );
+    rejected(
+        &["webhook.failurePolicyy=Fail"],
+        &["at '/webhook'", "'failurePolicyy' not allowed"],
+    );
+    rejected(
+        &["certificates.certManager.issuer=x"],
+        &["at '/certificates/certManager'", "'issuer' not allowed"],
+    );
+    rejected(
+        &["config.normalize.pinContainers=true"],
+        &["at '/config/normalize'", "'pinContainers' not allowed"],
+    );
 }
 
 #[test]
 fn bad_enum_values_are_rejected() {
-    rejected(&["webhook.failurePolicy=fail"], &["at '/webhook/failurePolicy'", "value must be one of 'Ignore', 'Fail'"]);
-    rejected(&["certificates.mode=selfSigned"], &["at '/certificates/mode'", "'certManager'", "'existingSecret'", "'helm'"]);
-    rejected(&["webhook.defaultMode=audit"], &["at '/webhook/defaultMode'", "'enforce'", "'warn'", "'off'"]);
+    rejected(
+        &["webhook.failurePolicy=fail"],
+        &[
+            "at '/webhook/failurePolicy'",
+            "value must be one of 'Ignore', 'Fail'",
+        ],
+    );
+    rejected(
+        &["certificates.mode=selfSigned"],
+        &[
+            "at '/certificates/mode'",
+            "'certManager'",
+            "'existingSecret'",
+            "'helm'",
+        ],
+    );
+    rejected(
+        &["webhook.defaultMode=audit"],
+        &["at '/webhook/defaultMode'", "'enforce'", "'warn'", "'off'"],
+    );
     rejected(&["logFormat=yaml"], &["at '/logFormat'"]);
     rejected(&["logLevel=trace"], &["at '/logLevel'"]);
-    rejected(&["config.veleroVersion=1.10"], &["at '/config/veleroVersion'"]);
-    rejected(&["mutating.reinvocationPolicy=Always"], &["at '/mutating/reinvocationPolicy'"]);
+    rejected(
+        &["config.veleroVersion=1.10"],
+        &["at '/config/veleroVersion'"],
+    );
+    rejected(
+        &["mutating.reinvocationPolicy=Always"],
+        &["at '/mutating/reinvocationPolicy'"],
+    );
 }
 
 #[test]
 fn out_of_range_and_malformed_values_are_rejected() {
-    rejected(&["webhook.timeoutSeconds=31"], &["at '/webhook/timeoutSeconds'", "30"]);
-    rejected(&["webhook.timeoutSeconds=0"], &["at '/webhook/timeoutSeconds'"]);
+    rejected(
+        &["webhook.timeoutSeconds=31"],
+        &["at '/webhook/timeoutSeconds'", "30"],
+    );
+    rejected(
+        &["webhook.timeoutSeconds=0"],
+        &["at '/webhook/timeoutSeconds'"],
+    );
     rejected(&["image.digest=latest"], &["at '/image/digest'"]);
     // A quote would break out of the CEL string literal.
-    rejected(&["webhook.annotationKeyContains[0]=a')||true||('"], &["at '/webhook/annotationKeyContains/0'"]);
-    rejected(&["webhook.excludeNamespaces[0]=Not_A_Namespace"], &["at '/webhook/excludeNamespaces/0'"]);
+    rejected(
+        &["webhook.annotationKeyContains[0]=a')||true||('"],
+        &["at '/webhook/annotationKeyContains/0'"],
+    );
+    rejected(
+        &["webhook.excludeNamespaces[0]=Not_A_Namespace"],
+        &["at '/webhook/excludeNamespaces/0'"],
+    );
 }
 
 #[test]

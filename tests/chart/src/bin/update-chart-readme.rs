@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if check {
-        eprintln!("{} is stale: run `cargo run -p chart-tests --bin update-chart-readme`", path.display());
+        eprintln!(
+            "{} is stale: run `cargo run -p chart-tests --bin update-chart-readme`",
+            path.display()
+        );
         return ExitCode::FAILURE;
     }
     if let Err(e) = std::fs::write(&path, expected) {
