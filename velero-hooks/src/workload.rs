@@ -186,6 +186,46 @@ pub fn locate(object: &Value) -> Option<PodTemplateRef<'_>> {
     })
 }
 
+/// Where a hook-looking annotation sits in an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AnnotationPlace {
+    /// The pod's metadata (the Pod itself, or a workload's pod template).
+    Pod,
+    /// A workload's own metadata, where Velero never looks.
+    Workload,
+}
+
+/// Every annotation of `object` that [`looks_like_hook_key`](crate::keys::looks_like_hook_key),
+/// in the pod metadata and in a workload's own metadata, sorted by place and key. Empty
+/// when the object is not a pod or workload.
+pub fn hook_annotations(object: &Value) -> Vec<(AnnotationPlace, &str, &Value)> {
+    let Some(template) = locate(object) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (place, metadata) in [
+        (AnnotationPlace::Pod, template.metadata),
+        (AnnotationPlace::Workload, template.own_metadata),
+    ] {
+        let annotations = metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(Value::as_object);
+        for (key, value) in annotations.into_iter().flatten() {
+            if crate::keys::looks_like_hook_key(key) {
+                found.push((place, key.as_str(), value));
+            }
+        }
+    }
+    found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    found
+}
+
+/// Whether an update adds, removes or changes a hook annotation (of the pod template or of
+/// the workload's own metadata). A scale, a rollout or a label change returns false.
+pub fn hook_annotations_changed(old: &Value, new: &Value) -> bool {
+    hook_annotations(old) != hook_annotations(new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +283,72 @@ mod tests {
             "spec.jobTemplate.spec.template.metadata"
         );
         assert_eq!(find_kind("", "Pod").unwrap().template_path(), "metadata");
+    }
+
+    #[test]
+    fn hook_annotation_changes() {
+        let deployment = |replicas: u32, template: Value, own: Value| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "labels": {"tier": replicas.to_string()}, "annotations": own},
+                "spec": {"replicas": replicas, "template": {"metadata": {"annotations": template},
+                    "spec": {"containers": [{"name": "app"}]}}}})
+        };
+        let hooks = json!({"pre.hook.backup.velero.io/timeout": "30", "other": "x"});
+        let base = deployment(1, hooks.clone(), json!({}));
+        let mut other_changed = hooks.clone();
+        other_changed["other"] = json!("y");
+        // Scale, labels, unrelated annotations: untouched hooks.
+        assert!(!hook_annotations_changed(
+            &base,
+            &deployment(5, other_changed, json!({"note": "n"}))
+        ));
+        let mut changed = hooks.clone();
+        changed["pre.hook.backup.velero.io/timeout"] = json!("30s");
+        assert!(hook_annotations_changed(
+            &base,
+            &deployment(1, changed, json!({}))
+        ));
+        let mut added = hooks.clone();
+        added["pre.hook.backup.velero.io/on-error"] = json!("Fail");
+        assert!(hook_annotations_changed(
+            &base,
+            &deployment(1, added, json!({}))
+        ));
+        assert!(hook_annotations_changed(
+            &base,
+            &deployment(1, json!({"other": "x"}), json!({}))
+        ));
+        // Misspelt keys count as hook keys; so do hooks on the workload's own metadata.
+        let mut typo = hooks.clone();
+        typo["pre.hook.backup.velero.io/timout"] = json!("1m");
+        assert!(hook_annotations_changed(
+            &base,
+            &deployment(1, typo, json!({}))
+        ));
+        let own = deployment(
+            1,
+            hooks.clone(),
+            json!({"pre.hook.backup.velero.io/command": "[\"/bin/true\"]"}),
+        );
+        assert!(hook_annotations_changed(&base, &own));
+        assert_eq!(
+            hook_annotations(&own)
+                .iter()
+                .map(|(place, key, _)| (*place, *key))
+                .collect::<Vec<_>>(),
+            [
+                (AnnotationPlace::Pod, "pre.hook.backup.velero.io/timeout"),
+                (
+                    AnnotationPlace::Workload,
+                    "pre.hook.backup.velero.io/command"
+                ),
+            ]
+        );
+        // Objects that are not workloads have no hook annotations.
+        assert!(
+            hook_annotations(&json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"annotations": {"pre.hook.backup.velero.io/command": "x"}}}))
+            .is_empty()
+        );
     }
 }

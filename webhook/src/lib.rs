@@ -1,0 +1,11 @@
+//! The admission webhook that stops broken Velero hook annotations before they reach
+//! Velero. The binary (`main.rs`) wires these modules together; tests and benchmarks use
+//! them directly.
+
+pub mod admission;
+pub mod config;
+pub mod logging;
+pub mod metrics;
+pub mod review;
+pub mod server;
+pub mod tls;
