@@ -731,13 +731,23 @@ fn check_argv_elements(key: &str, command: &Command, findings: &mut Vec<Finding>
     }
 }
 
+/// The value as a reader should see it: control characters made visible, long values cut.
 fn abbreviate(raw: &str) -> String {
-    let escaped = raw.escape_debug().to_string();
-    if escaped.chars().count() > 60 {
-        let head: String = escaped.chars().take(57).collect();
+    let visible: String = raw
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if visible.chars().count() > 60 {
+        let head: String = visible.chars().take(57).collect();
         format!("{head}...")
     } else {
-        escaped
+        visible
     }
 }
 
@@ -761,7 +771,7 @@ fn check_on_error(key: &str, raw: Option<&str>, backup: bool, findings: &mut Vec
             findings.push(Finding::new(
                 &ON_ERROR_INVALID,
                 key,
-                format!("`{}` is not exactly Fail or Continue", value.escape_debug()),
+                format!("`{}` is not exactly Fail or Continue", abbreviate(value)),
                 "Velero silently drops it, so a failing command behaves like Continue",
                 fix,
             ));
@@ -806,7 +816,7 @@ fn check_exec_timeout(key: &str, raw: &str, version: VeleroVersion, findings: &m
             findings.push(Finding::new(
                 &TIMEOUT_INVALID,
                 key,
-                format!("`{}` is not a Go duration ({err})", raw.escape_debug()),
+                format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
                 "Velero logs a warning and silently uses the default 30s",
                 fix,
             ));
@@ -891,7 +901,7 @@ fn check_restore_exec_hook(
         findings.push(Finding::new(
             &WAIT_FOR_READY_INVALID,
             keys::name(family, Field::WaitForReady),
-            format!("`{}` is not a Go boolean", raw.escape_debug()),
+            format!("`{}` is not a Go boolean", abbreviate(raw)),
             "Velero reads it as false and waits only for Running (the warning goes to the server log only)",
             "write true or false",
         ));
@@ -928,7 +938,7 @@ fn check_wait_timeout(key: &str, raw: &str, findings: &mut Vec<Finding>) {
             findings.push(Finding::new(
                 &TIMEOUT_INVALID,
                 key,
-                format!("`{}` is not a Go duration ({err})", raw.escape_debug()),
+                format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
                 "Velero drops it and waits for the container without any limit",
                 fix,
             ));
@@ -981,7 +991,7 @@ fn check_init_hook(pod: &PodView<'_>, hook: &InitHook, findings: &mut Vec<Findin
             findings.push(Finding::new(
                 &INIT_NAME_INVALID,
                 key,
-                format!("`{}` is not a valid container name (lower-case letters, digits and '-', at most 63)", name.escape_debug()),
+                format!("`{}` is not a valid container name (lower-case letters, digits and '-', at most 63)", abbreviate(name)),
                 "Velero injects it unchecked and the API server rejects the restored pod",
                 format!("use a name such as `{}`", dns1123_suggestion(name)),
             ));

@@ -1,0 +1,99 @@
+//! The command line, as kubectl users type it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-hooks",
+    bin_name = "kubectl hooks",
+    version,
+    about = "Write, check and exercise Velero backup hooks before Velero reads them",
+    long_about = "Velero reads hook annotations silently: a bad timeout falls back to 30s, a \
+                  misspelled on-error means \"continue\", a non-JSON command becomes one program \
+                  name, a typo in a key is never noticed. kubectl hooks makes each of these a \
+                  clear error when it is written."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// kubectl's own connection and scope flags, accepted before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace scope (default: the context's namespace)
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// List or check across all namespaces
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// How long to wait for one API request (e.g. 30s, 1m); 0 means no limit
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
+    pub request_timeout: String,
+    /// Log verbosity (0-9, as kubectl's -v)
+    #[arg(
+        short = 'v',
+        long = "v",
+        global = true,
+        value_name = "LEVEL",
+        default_value_t = 0
+    )]
+    pub verbosity: u8,
+    /// Velero release whose behaviour is predicted (1.18 = latest release; 1.19 = newer)
+    #[arg(long, global = true, value_name = "VERSION", default_value = "1.18", value_parser = parse_velero_version)]
+    pub velero_version: velero_hooks::VeleroVersion,
+}
+
+fn parse_velero_version(text: &str) -> Result<velero_hooks::VeleroVersion, String> {
+    velero_hooks::VeleroVersion::parse(text).ok_or_else(|| {
+        format!("unknown Velero version `{text}`: use 1.18 (latest release) or 1.19 (newer)")
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check hook annotations in manifests (-f) or on live pods and workloads
+    Validate(ValidateArgs),
+    /// List every annotation key Velero reads for hooks
+    Keys,
+    /// List every rule with its code and severity
+    Rules,
+    /// Print the plugin's version
+    Version,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Manifest files or directories to check (`-` reads stdin); without -f, live objects are checked
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Read directories given with -f recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: ReportFormat,
+    /// Also list objects that have no findings (text output)
+    #[arg(long)]
+    pub show_clean: bool,
+    /// Only live objects matching this label selector
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand, each a thin layer over the rules library.
+
+mod catalogue;
+pub mod validate;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Nothing wrong.
+pub const EXIT_OK: u8 = 0;
+/// Errors were found, or the command failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// The input could not be used (unreadable file, invalid YAML, bad flags).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&cli.global, &args),
+        Command::Keys => catalogue::keys(),
+        Command::Rules => catalogue::rules(),
+        Command::Version => {
+            println!("kubectl-hooks {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! `kubectl hooks validate`: the library's verdict on manifests or live objects.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+use velero_hooks::report::{HookSummary, hook_summaries};
+use velero_hooks::{Finding, ObjectReport, VeleroVersion, check_object};
+
+use super::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
+use crate::cli::{GlobalArgs, ReportFormat, ValidateArgs};
+use crate::manifest::{self, Document, InputError};
+use crate::render::finding_block;
+
+/// Where a checked object came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Origin {
+    /// The file (or `<stdin>`); absent for live objects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// One checked object with the line of each finding (for files).
+pub struct Checked {
+    pub origin: Origin,
+    pub report: ObjectReport,
+    pub finding_lines: Vec<Option<usize>>,
+}
+
+pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    if args.files.is_empty() {
+        anyhow::bail!(
+            "checking live objects needs a cluster connection; give manifests with -f PATH (or -f - for stdin)"
+        );
+    }
+    let (checked, input_errors) = check_files(args, global.velero_version);
+    print_outcome(&checked, &input_errors, args.output, args.show_clean)
+}
+
+/// Reads and checks every document of every input.
+pub fn check_files(args: &ValidateArgs, version: VeleroVersion) -> (Vec<Checked>, Vec<InputError>) {
+    let (paths, mut input_errors) = manifest::expand_paths(&args.files, args.recursive);
+    let mut checked = Vec::new();
+    for path in paths {
+        let (source, text) = match manifest::read_text(&path) {
+            Ok(read) => read,
+            Err(err) => {
+                input_errors.push(err);
+                continue;
+            }
+        };
+        let (documents, errors) = manifest::parse_documents(&source, &text);
+        input_errors.extend(errors);
+        checked.extend(
+            documents
+                .iter()
+                .filter_map(|doc| check_document(doc, version)),
+        );
+    }
+    (checked, input_errors)
+}
+
+fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
+    let report = check_object(&doc.object, version)?;
+    let finding_lines = report
+        .findings
+        .iter()
+        .map(|f| Some(doc.line_of(&f.key)))
+        .collect();
+    Some(Checked {
+        origin: Origin {
+            file: Some(doc.source.clone()),
+            line: Some(doc.line),
+        },
+        report,
+        finding_lines,
+    })
+}
+
+/// Prints the verdict in the chosen format and picks the exit status.
+pub fn print_outcome(
+    checked: &[Checked],
+    input_errors: &[InputError],
+    format: ReportFormat,
+    show_clean: bool,
+) -> anyhow::Result<ExitCode> {
+    let summary = Summary::of(checked, input_errors);
+    match format {
+        ReportFormat::Text => print_text(checked, input_errors, &summary, show_clean),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json_report(checked, input_errors, &summary))?
+        ),
+        ReportFormat::Yaml => print!(
+            "{}",
+            serde_saphyr::to_string(&json_report(checked, input_errors, &summary))?
+        ),
+    }
+    let code = if summary.input_errors > 0 {
+        EXIT_BAD_INPUT
+    } else if summary.errors > 0 {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    };
+    Ok(ExitCode::from(code))
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub objects: usize,
+    pub with_hooks: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub input_errors: usize,
+}
+
+impl Summary {
+    fn of(checked: &[Checked], input_errors: &[InputError]) -> Self {
+        Summary {
+            objects: checked.len(),
+            with_hooks: checked
+                .iter()
+                .filter(|c| !c.report.hooks.is_empty())
+                .count(),
+            errors: checked.iter().map(|c| c.report.errors()).sum(),
+            warnings: checked.iter().map(|c| c.report.warnings()).sum(),
+            input_errors: input_errors.len(),
+        }
+    }
+}
+
+fn print_text(
+    checked: &[Checked],
+    input_errors: &[InputError],
+    summary: &Summary,
+    show_clean: bool,
+) {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for item in checked {
+        let object = item.report.display_name();
+        if item.report.findings.is_empty() {
+            if show_clean {
+                let _ = writeln!(out, "{}{object}: ok", location(&item.origin, None));
+            }
+            continue;
+        }
+        for (finding, line) in item.report.findings.iter().zip(&item.finding_lines) {
+            let _ = write!(
+                out,
+                "{}",
+                finding_block(
+                    location(&item.origin, *line).trim_end_matches(": "),
+                    &object,
+                    finding
+                )
+            );
+        }
+    }
+    for err in input_errors {
+        let _ = writeln!(out, "{err}");
+    }
+    let _ = writeln!(
+        out,
+        "{} object{} checked, {} with hooks: {} error{}, {} warning{}{}",
+        summary.objects,
+        plural(summary.objects),
+        summary.with_hooks,
+        summary.errors,
+        plural(summary.errors),
+        summary.warnings,
+        plural(summary.warnings),
+        if summary.input_errors > 0 {
+            format!(
+                ", {} unreadable input{}",
+                summary.input_errors,
+                plural(summary.input_errors)
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
+fn location(origin: &Origin, line: Option<usize>) -> String {
+    match (&origin.file, line.or(origin.line)) {
+        (Some(file), Some(line)) => format!("{file}:{line}: "),
+        (Some(file), None) => format!("{file}: "),
+        _ => String::new(),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    objects: Vec<JsonObject<'a>>,
+    input_errors: Vec<JsonInputError<'a>>,
+    summary: &'a Summary,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonObject<'a> {
+    #[serde(flatten)]
+    origin: &'a Origin,
+    kind: &'static str,
+    api_version: &'static str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+    hooks: Vec<HookSummary>,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct JsonInputError<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    message: &'a str,
+}
+
+fn json_report<'a>(
+    checked: &'a [Checked],
+    input_errors: &'a [InputError],
+    summary: &'a Summary,
+) -> JsonReport<'a> {
+    JsonReport {
+        objects: checked
+            .iter()
+            .map(|c| JsonObject {
+                origin: &c.origin,
+                kind: c.report.kind.kind,
+                api_version: c.report.kind.api_version,
+                name: &c.report.name,
+                namespace: c.report.namespace.as_deref(),
+                hooks: hook_summaries(&c.report.hooks),
+                findings: c
+                    .report
+                    .findings
+                    .iter()
+                    .zip(&c.finding_lines)
+                    .map(|(finding, line)| JsonFinding {
+                        finding,
+                        line: *line,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        input_errors: input_errors
+            .iter()
+            .map(|e| JsonInputError {
+                file: &e.source,
+                line: e.line,
+                message: &e.message,
+            })
+            .collect(),
+        summary,
+    }
+}

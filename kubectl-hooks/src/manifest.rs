@@ -1,0 +1,391 @@
+//! Reading manifests as kubectl does: files, directories (`-R`), stdin (`-`), multi-document
+//! YAML streams (as `kustomize build` and `helm template` print them), JSON, and `List`s.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// One Kubernetes object from a manifest, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub source: String,
+    /// 1-based line where the document's content starts (after markers and comments).
+    pub line: usize,
+    /// 1-based line of the first line of `text`.
+    pub text_line: usize,
+    /// The text of the whole document (for locating keys in it).
+    pub text: std::sync::Arc<str>,
+    pub object: Value,
+}
+
+impl Document {
+    /// The 1-based line of annotation `key` in this document (searching from the object's
+    /// own name, for `List`s), else of the first key of its hook family, else the document.
+    pub fn line_of(&self, key: &str) -> usize {
+        let from = self
+            .object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .and_then(|name| find_line(&self.text, &format!("name: {name}"), 0))
+            .unwrap_or(0)
+            .saturating_sub(8);
+        let family = key.rsplit_once('/').map_or(key, |(prefix, _)| prefix);
+        [key, family]
+            .iter()
+            .find_map(|needle| {
+                find_line(&self.text, needle, from).or_else(|| find_line(&self.text, needle, 0))
+            })
+            .map_or(self.line, |l| self.text_line + l)
+    }
+}
+
+/// The 0-based index of the first line from `from` that mentions `needle` outside a comment.
+fn find_line(text: &str, needle: &str, from: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .skip(from)
+        .find(|(_, line)| !line.trim_start().starts_with('#') && line.contains(needle))
+        .map(|(i, _)| i)
+}
+
+/// Input that cannot be checked: it is named, located and explained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub source: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.source, line, self.message),
+            None => write!(f, "{}: {}", self.source, self.message),
+        }
+    }
+}
+
+/// Largest single input accepted: the Kubernetes API server's own limit on a request is
+/// 3 MiB per object, so a manifest stream this large already holds tens of thousands.
+pub const MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Expands `-f` arguments into files to read (`-` is stdin), like kubectl: a directory
+/// contributes its `.yaml`, `.yml` and `.json` files, recursively with `-R`.
+pub fn expand_paths(paths: &[PathBuf], recursive: bool) -> (Vec<PathBuf>, Vec<InputError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            files.push(path.clone());
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk(path, recursive, &mut files, &mut errors),
+            Ok(_) => files.push(path.clone()),
+            Err(err) => errors.push(InputError {
+                source: path.display().to_string(),
+                line: None,
+                message: format!("cannot read: {err}"),
+            }),
+        }
+    }
+    (files, errors)
+}
+
+fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            errors.push(InputError {
+                source: dir.display().to_string(),
+                line: None,
+                message: format!("cannot read directory: {err}"),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            if recursive {
+                walk(&path, recursive, files, errors);
+            }
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            files.push(path);
+        }
+    }
+}
+
+/// Reads one input fully as UTF-8 text.
+pub fn read_text(path: &Path) -> Result<(String, String), InputError> {
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let fail = |message: String| InputError {
+        source: name.clone(),
+        line: None,
+        message,
+    };
+    let mut bytes = Vec::new();
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?)
+    };
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(fail(format!(
+            "larger than {} MiB; split the manifest",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        InputError {
+            source: name.clone(),
+            line: Some(line),
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {offset}); is this a binary file?"
+            ),
+        }
+    })?;
+    Ok((name, text))
+}
+
+/// Splits a YAML stream into documents with their first line, at `---` markers.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut documents = Vec::new();
+    let mut start_byte = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let is_marker = line.starts_with("---")
+            && line[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || c == '#');
+        if is_marker {
+            documents.push((start_line, &text[start_byte..offset]));
+            // Content may follow the marker on the same line (`--- {"a": 1}`).
+            start_byte = offset + 3;
+            start_line = index + 1;
+        }
+        offset += line.len();
+    }
+    documents.push((start_line, &text[start_byte..]));
+    documents
+}
+
+/// Parses an input into objects. Blank documents are skipped; `List`s are expanded.
+pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
+    let mut documents = Vec::new();
+    let mut errors = Vec::new();
+    let trimmed = text.trim_start_matches('\u{feff}');
+    let first = trimmed.trim_start().chars().next();
+    let pieces: Vec<(usize, &str)> = if matches!(first, Some('{')) {
+        vec![(1, trimmed)]
+    } else {
+        split_documents(trimmed)
+    };
+    for (line, piece) in pieces {
+        if piece.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#') || l == "..."
+        }) {
+            continue;
+        }
+        let parsed = if first == Some('{') {
+            serde_json::from_str::<Value>(piece).map_err(|e| (e.line(), e.to_string()))
+        } else {
+            serde_saphyr::from_str::<Value>(piece).map_err(|e| (0, e.to_string()))
+        };
+        let value = match parsed {
+            Ok(value) => value,
+            Err((error_line, message)) => {
+                let error_line = if error_line > 0 {
+                    error_line
+                } else {
+                    yaml_error_line(&message).unwrap_or(1)
+                };
+                errors.push(InputError {
+                    source: source.to_owned(),
+                    line: Some(line + error_line - 1),
+                    message: format!(
+                        "invalid YAML/JSON: {}",
+                        one_line(&without_position(&message))
+                    ),
+                });
+                continue;
+            }
+        };
+        let content_line = line
+            + piece
+                .lines()
+                .position(|l| {
+                    let l = l.trim();
+                    !(l.is_empty() || l.starts_with('#') || l.starts_with("---"))
+                })
+                .unwrap_or(0);
+        let text = Text {
+            shared: piece.into(),
+            first_line: line,
+        };
+        push_objects(
+            source,
+            content_line,
+            &text,
+            value,
+            &mut documents,
+            &mut errors,
+        );
+    }
+    (documents, errors)
+}
+
+/// The parser's message on one line, cut short: it may quote a line of the input, and an
+/// input line can be megabytes long.
+fn one_line(message: &str) -> String {
+    let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 240 {
+        let head: String = flat.chars().take(237).collect();
+        format!("{head}...")
+    } else {
+        flat
+    }
+}
+
+/// The YAML parser's message without its own position (relative to the document, so
+/// misleading in a stream) and without its quoted snippet.
+fn without_position(message: &str) -> String {
+    let message = message.split(" --> ").next().unwrap_or(message);
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    match (message.strip_prefix("line "), message.find(" column ")) {
+        (Some(_), Some(at)) => message[at + 1..].to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+/// The 1-based line a YAML error message points at (`line 6 column 40`).
+fn yaml_error_line(message: &str) -> Option<usize> {
+    let rest = &message[message.find("line ")? + 5..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A document's text and the line it starts on, shared by the objects of a `List`.
+struct Text {
+    shared: std::sync::Arc<str>,
+    first_line: usize,
+}
+
+fn push_objects(
+    source: &str,
+    line: usize,
+    text: &Text,
+    value: Value,
+    documents: &mut Vec<Document>,
+    errors: &mut Vec<InputError>,
+) {
+    match value {
+        Value::Null => {}
+        Value::Object(map) => {
+            let is_list = map
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.ends_with("List"))
+                && map.get("items").is_some_and(Value::is_array);
+            if is_list {
+                if let Some(Value::Array(items)) =
+                    map.into_iter().find(|(k, _)| k == "items").map(|(_, v)| v)
+                {
+                    for item in items {
+                        push_objects(source, line, text, item, documents, errors);
+                    }
+                }
+            } else {
+                documents.push(Document {
+                    source: source.to_owned(),
+                    line,
+                    text_line: text.first_line,
+                    text: text.shared.clone(),
+                    object: Value::Object(map),
+                });
+            }
+        }
+        other => errors.push(InputError {
+            source: source.to_owned(),
+            line: Some(line),
+            message: format!(
+                "the document is a {}, not a Kubernetes object (a map with apiVersion and kind)",
+                match other {
+                    Value::Array(_) => "list",
+                    Value::String(_) => "string",
+                    Value::Number(_) => "number",
+                    _ => "boolean",
+                }
+            ),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_streams_and_keeps_lines() {
+        let text = "# comment\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n---\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n";
+        let (docs, errors) = parse_documents("x.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].line, 2);
+        assert_eq!(docs[1].line, 8);
+        assert_eq!(docs[1].line_of("name: b"), 11);
+    }
+
+    #[test]
+    fn expands_lists_and_reads_json() {
+        let text = r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod"}, {"apiVersion": "v1", "kind": "Pod"}]}"#;
+        let (docs, errors) = parse_documents("x.json", text);
+        assert!(errors.is_empty());
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
+    fn scalars_and_broken_yaml_are_located_errors() {
+        let (docs, errors) = parse_documents("x.yaml", "just a string\n---\nkind: [\n");
+        assert!(docs.is_empty());
+        assert_eq!(errors.len(), 2);
+        assert!(
+            errors[0]
+                .message
+                .contains("is a string, not a Kubernetes object")
+        );
+        assert_eq!(errors[1].line, Some(3));
+        assert!(errors[1].message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn document_markers_need_a_boundary() {
+        let text = "a: 1\n---x: 2\n";
+        assert_eq!(split_documents(text).len(), 1);
+        let text = "a: 1\n--- # next\nb: 2\n";
+        assert_eq!(split_documents(text).len(), 2);
+    }
+}

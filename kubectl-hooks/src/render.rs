@@ -1,0 +1,67 @@
+//! Text a user reads: kubectl-style tables and finding blocks.
+
+use std::fmt;
+
+use velero_hooks::Finding;
+
+/// A kubectl-style table: upper-case headers, columns padded with three spaces.
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<const N: usize>(headers: [&str; N]) -> Self {
+        Table {
+            rows: vec![headers.iter().map(|h| (*h).to_owned()).collect()],
+        }
+    }
+
+    pub fn row<const N: usize>(&mut self, cells: [String; N]) {
+        self.rows.push(cells.to_vec());
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                if c + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<width$}   ", width = widths[c]));
+                }
+            }
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// `location: object: severity CODE: key: problem` and two indented lines.
+pub fn finding_block(location: &str, object: &str, finding: &Finding) -> String {
+    let prefix = if location.is_empty() {
+        String::new()
+    } else {
+        format!("{location}: ")
+    };
+    format!(
+        "{prefix}{object}: {} {}: {}: {}\n    velero: {}\n    fix:    {}\n",
+        finding.severity.as_str(),
+        finding.code,
+        finding.key,
+        finding.problem,
+        finding.velero_does,
+        finding.fix
+    )
+}

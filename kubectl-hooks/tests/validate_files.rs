@@ -1,0 +1,288 @@
+//! `kubectl hooks validate -f`: the real binary on real files, as CI users run it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn hooks(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubectl-hooks"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("kubectl-hooks runs")
+}
+
+fn hooks_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-hooks"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
+}
+
+#[test]
+fn every_broken_example_reports_the_mistake_it_is_about() {
+    let dir = repo().join("examples/broken");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no `# expect:` line", path.display()));
+        let output = hooks(&["validate", "-o", "json", "-f", path.to_str().unwrap()]);
+        let report = json(&output);
+        let codes: Vec<&str> = report["objects"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.contains(&expected),
+            "{}: expected {expected}, got {codes:?}",
+            path.display()
+        );
+        let is_error = velero_hooks::rules::rule_by_code(expected)
+            .unwrap()
+            .severity
+            == velero_hooks::Severity::Error;
+        assert_eq!(
+            output.status.code(),
+            Some(if is_error { 1 } else { 0 }),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 25, "only {seen} broken examples");
+}
+
+#[test]
+fn the_good_example_is_clean() {
+    let output = hooks(&["validate", "-f", "examples/good"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("3 objects checked, 3 with hooks: 0 errors, 0 warnings"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn text_output_names_file_line_object_key_and_fix() {
+    let output = hooks(&["validate", "-f", "examples/broken/timeout-no-unit.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn json_output_gives_effective_hooks() {
+    let output = hooks(&[
+        "validate",
+        "-o",
+        "json",
+        "-f",
+        "examples/good/nginx-fsfreeze.yaml",
+    ]);
+    let report = json(&output);
+    let deployment = &report["objects"][0];
+    assert_eq!(deployment["kind"], "Deployment");
+    assert_eq!(deployment["name"], "nginx-deployment");
+    assert_eq!(deployment["namespace"], "nginx-example");
+    assert_eq!(deployment["file"], "examples/good/nginx-fsfreeze.yaml");
+    assert_eq!(deployment["line"], 23);
+    assert_eq!(deployment["findings"], serde_json::json!([]));
+    let pre = &deployment["hooks"][0];
+    assert_eq!(pre["phase"], "pre");
+    assert_eq!(pre["source"], "annotation");
+    assert_eq!(pre["container"], "fsfreeze");
+    assert_eq!(
+        pre["command"],
+        serde_json::json!(["/sbin/fsfreeze", "--freeze", "/var/log/nginx"])
+    );
+    assert_eq!(pre["onError"], "Fail");
+    assert_eq!(pre["timeout"], "30s");
+    assert_eq!(pre["timeoutNanos"], 30_000_000_000i64);
+    assert_eq!(deployment["hooks"][1]["timeoutNanos"], 60_000_000_000i64);
+    let redis = &report["objects"][2];
+    assert_eq!(redis["hooks"][0]["phase"], "restore");
+    assert_eq!(redis["hooks"][0]["waitForReady"], true);
+    assert_eq!(redis["hooks"][1]["phase"], "restore-init");
+    assert_eq!(report["summary"]["errors"], 0);
+}
+
+#[test]
+fn json_reports_unset_timeout_as_the_default_and_negative_as_unlimited() {
+    let manifest =
+        br#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {
+        "pre.hook.backup.velero.io/command": "[\"/bin/true\"]",
+        "post.hook.backup.velero.io/command": "[\"/bin/true\"]",
+        "post.hook.backup.velero.io/timeout": "-1s"}},
+        "spec": {"containers": [{"name": "c"}]}}"#;
+    let output = hooks_stdin(&["validate", "-o", "json", "-f", "-"], manifest);
+    let report = json(&output);
+    let hooks = &report["objects"][0]["hooks"];
+    assert_eq!(hooks[0]["container"], "c");
+    assert_eq!(hooks[0]["onError"], "Continue");
+    assert!(hooks[0].get("timeout").is_none());
+    assert_eq!(hooks[0]["timeoutNanos"], 30_000_000_000i64);
+    assert_eq!(hooks[1]["timeout"], "-1s");
+    assert_eq!(hooks[1]["timeoutNanos"], Value::Null);
+    assert_eq!(report["objects"][0]["file"], "<stdin>");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn streams_with_lists_and_other_kinds_are_read_like_kubectl() {
+    let stream = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skipped\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n    annotations:\n      pre.hook.backup.velero.io/command: '[\"/bin/true\"]'\n      pre.hook.backup.velero.io/on-error: Fail\n  spec:\n    containers: [{name: c}]\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: b\n    annotations:\n      pre.hook.backup.velero.io/timeout: 30\n  spec:\n    containers: [{name: c}]\n";
+    let output = hooks_stdin(&["validate", "-f", "-"], stream.as_bytes());
+    let text = stdout(&output);
+    assert!(
+        text.contains("2 objects checked, 1 with hooks: 2 errors"),
+        "{text}"
+    );
+    assert!(text.contains("<stdin>:23: pod/b: error HV051"), "{text}");
+    assert!(text.contains("<stdin>:23: pod/b: error HV030"), "{text}");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn unusable_input_exits_2_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("binary.yaml");
+    std::fs::write(&binary, [0x7f, b'E', b'L', b'F', 0xff, 0xfe, 0, 1, 2]).unwrap();
+    let latin1 = dir.path().join("latin1.yaml");
+    std::fs::write(
+        &latin1,
+        b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: caf\xe9\n",
+    )
+    .unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: v1\nkind: Pod\n---\nmetadata: {name: [\n",
+    )
+    .unwrap();
+    let scalar = dir.path().join("scalar.yaml");
+    std::fs::write(&scalar, "--- just text\n").unwrap();
+    let missing = dir.path().join("missing.yaml");
+    for (path, needle) in [
+        (&binary, "not UTF-8 text (invalid byte at offset 4)"),
+        (&latin1, ":4: not UTF-8 text"),
+        (
+            &broken,
+            "broken.yaml:4: invalid YAML/JSON: column 18: unclosed bracket",
+        ),
+        (&scalar, "is a string, not a Kubernetes object"),
+        (&missing, "cannot read"),
+    ] {
+        let output = hooks(&["validate", "-f", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{}", path.display());
+        assert!(
+            stdout(&output).contains(needle),
+            "{}: {}",
+            path.display(),
+            stdout(&output)
+        );
+    }
+}
+
+#[test]
+fn yaml_alias_bombs_are_refused_not_expanded() {
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lol\n  annotations:\n    a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..10 {
+        let prev = format!("*a{}", i - 1);
+        bomb.push_str(&format!("    a{i}: &a{i} [{}]\n", vec![prev; 9].join(",")));
+    }
+    let start = std::time::Instant::now();
+    let output = hooks_stdin(&["validate", "-f", "-"], bomb.as_bytes());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("invalid YAML"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_100_mb_input_gets_a_clear_error_not_a_hang() {
+    // One object whose annotation value is 100 MB: over the YAML parser's scalar budget,
+    // so it is refused with a located, short message.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.yaml");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    write!(file, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\n  annotations:\n    pre.hook.backup.velero.io/command: \"/bin/").unwrap();
+    let chunk = "x".repeat(1 << 20);
+    for _ in 0..100 {
+        file.write_all(chunk.as_bytes()).unwrap();
+    }
+    write!(file, "\"\nspec:\n  containers: [{{name: c}}]\n").unwrap();
+    drop(file);
+    let output = hooks(&["validate", "-f", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stdout(&output);
+    assert!(
+        text.contains("huge.yaml:6: invalid YAML/JSON"),
+        "{}",
+        &text[..text.len().min(500)]
+    );
+    assert!(
+        text.len() < 2_000,
+        "the message quotes the input: {} bytes",
+        text.len()
+    );
+}
+
+#[test]
+fn directories_are_read_recursively_only_with_r() {
+    let flat = hooks(&["validate", "-o", "json", "-f", "examples"]);
+    assert_eq!(json(&flat)["summary"]["objects"], 0);
+    let recursive = hooks(&["validate", "-o", "json", "-R", "-f", "examples"]);
+    assert!(json(&recursive)["summary"]["objects"].as_u64().unwrap() >= 28);
+}
+
+#[test]
+fn newer_velero_is_selected_by_flag() {
+    let path = "examples/broken/container-native-sidecar.yaml";
+    assert_eq!(hooks(&["validate", "-f", path]).status.code(), Some(1));
+    assert_eq!(
+        hooks(&["validate", "--velero-version", "1.19", "-f", path])
+            .status
+            .code(),
+        Some(0)
+    );
+    let bad = hooks(&["validate", "--velero-version", "2.0", "-f", path]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown Velero version"));
+}
