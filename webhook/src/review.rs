@@ -154,12 +154,14 @@ pub fn review(request: &AdmissionRequest, mode: Mode, policy: &Policy) -> Decisi
 
 /// Whether errors may deny this request.
 ///
-/// A pod created by a controller is never denied: its template was checked when the
-/// workload was admitted, and denying would only stop the controller from scaling. An
-/// update is denied only when it adds or changes hook annotations: a scale, a rollout or a
-/// label change must not be blocked by hooks it leaves as they were.
+/// An object created by a controller (a Pod from a ReplicaSet, a ReplicaSet from a
+/// Deployment, a Job from a CronJob) is never denied: its template was checked when the
+/// workload was admitted, and denying would only stop the controller from scaling or
+/// rolling out a workload admitted before the webhook existed. An update is denied only
+/// when it adds or changes hook annotations: a scale, a rollout or a label change must not
+/// be blocked by hooks it leaves as they were.
 fn enforceable(request: &AdmissionRequest, object: &Value) -> bool {
-    if request.kind.kind == "Pod" && controlled(object) {
+    if controlled(object) {
         return false;
     }
     match (request.operation, &request.old_object) {
