@@ -27,7 +27,7 @@ pub mod selectors;
 mod server;
 pub mod store;
 pub mod table;
-mod tls;
+pub mod tls;
 mod watch;
 
 use std::collections::HashMap;
