@@ -1,6 +1,7 @@
 //! `kubectl hooks`: write, check and exercise Velero backup hooks before Velero reads them.
 
 mod cli;
+mod cluster;
 mod commands;
 mod manifest;
 mod render;

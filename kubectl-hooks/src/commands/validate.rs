@@ -31,12 +31,39 @@ pub struct Checked {
 
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() {
-        anyhow::bail!(
-            "checking live objects needs a cluster connection; give manifests with -f PATH (or -f - for stdin)"
-        );
+        return match crate::cluster::block_on(check_live(global, args))? {
+            Ok(checked) => print_outcome(&checked, &[], args.output, args.show_clean),
+            Err(err) => {
+                // The objects could not be read: that is not a verdict on them.
+                eprintln!("error: {err:#}");
+                Ok(ExitCode::from(EXIT_BAD_INPUT))
+            }
+        };
     }
     let (checked, input_errors) = check_files(args, global.velero_version);
     print_outcome(&checked, &input_errors, args.output, args.show_clean)
+}
+
+/// Checks every pod and workload in the namespace (or all, with `-A`).
+async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Vec<Checked>> {
+    let cluster = crate::cluster::Cluster::connect(global).await?;
+    let mut checked = Vec::new();
+    for kind in velero_hooks::workload::WORKLOAD_KINDS {
+        for object in crate::cluster::list_objects(&cluster, kind, args.selector.as_deref()).await?
+        {
+            if let Some(report) = check_object(&object, global.velero_version) {
+                checked.push(Checked {
+                    origin: Origin {
+                        file: None,
+                        line: None,
+                    },
+                    finding_lines: vec![None; report.findings.len()],
+                    report,
+                });
+            }
+        }
+    }
+    Ok(checked)
 }
 
 /// Reads and checks every document of every input.
