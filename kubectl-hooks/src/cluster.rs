@@ -72,26 +72,6 @@ fn request_timeout(text: &str) -> anyhow::Result<Option<std::time::Duration>> {
     Ok((nanos > 0).then(|| std::time::Duration::from_nanos(nanos as u64)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_timeouts_read_like_kubectl() {
-        assert_eq!(request_timeout("0").unwrap(), None);
-        assert_eq!(
-            request_timeout("5").unwrap(),
-            Some(std::time::Duration::from_secs(5))
-        );
-        assert_eq!(
-            request_timeout("1m").unwrap(),
-            Some(std::time::Duration::from_secs(60))
-        );
-        assert!(request_timeout("soon").is_err());
-        assert!(request_timeout("-1s").is_err());
-    }
-}
-
 /// Runs a cluster command on a single-threaded runtime: the plugin waits on the network,
 /// it does not need a thread pool.
 pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
@@ -171,5 +151,25 @@ pub fn describe_api_error(error: kube::Error, doing: &str) -> anyhow::Error {
             status.message
         ),
         other => anyhow::Error::new(other).context(format!("cannot {doing}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_timeouts_read_like_kubectl() {
+        assert_eq!(request_timeout("0").unwrap(), None);
+        assert_eq!(
+            request_timeout("5").unwrap(),
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert_eq!(
+            request_timeout("1m").unwrap(),
+            Some(std::time::Duration::from_secs(60))
+        );
+        assert!(request_timeout("soon").is_err());
+        assert!(request_timeout("-1s").is_err());
     }
 }
