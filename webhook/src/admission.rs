@@ -147,9 +147,9 @@ struct OutgoingReview<'a> {
 pub enum ReviewError {
     #[error("body is not JSON: {0}")]
     NotJson(String),
-    #[error("body is not an AdmissionReview: apiVersion is {found:?}, expected \"{API_VERSION}\"")]
+    #[error("body is not an AdmissionReview: apiVersion is {}, expected \"{API_VERSION}\"", shown(.found))]
     WrongApiVersion { found: Option<String> },
-    #[error("body is not an AdmissionReview: kind is {found:?}, expected \"{KIND}\"")]
+    #[error("body is not an AdmissionReview: kind is {}, expected \"{KIND}\"", shown(.found))]
     WrongKind { found: Option<String> },
     #[error("AdmissionReview has no request")]
     MissingRequest,
@@ -157,6 +157,13 @@ pub enum ReviewError {
     MissingUid,
     #[error("AdmissionReview is malformed: {0}")]
     BadRequest(String),
+}
+
+fn shown(value: &Option<String>) -> String {
+    match value {
+        Some(text) => format!("{text:?}"),
+        None => "missing".to_owned(),
+    }
 }
 
 /// Parses and checks an AdmissionReview body.
