@@ -56,10 +56,9 @@ pub fn client_config(ca_pem: &str) -> anyhow::Result<rustls::ClientConfig> {
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.context("parse webhook CA bundle")?)?;
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+    // No ALPN here: the HTTPS connector sets it from the HTTP versions it enables.
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
+        .with_no_client_auth())
 }
