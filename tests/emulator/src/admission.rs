@@ -69,7 +69,12 @@ pub struct WebhookRule {
 }
 
 impl WebhookRule {
-    pub fn new(operations: &[&str], api_groups: &[&str], api_versions: &[&str], resources: &[&str]) -> Self {
+    pub fn new(
+        operations: &[&str],
+        api_groups: &[&str],
+        api_versions: &[&str],
+        resources: &[&str],
+    ) -> Self {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
         WebhookRule {
             operations: v(operations),
@@ -85,7 +90,8 @@ impl WebhookRule {
         let resource_ok = self.resources.iter().any(|r| {
             let (res, sub) = r.split_once('/').unwrap_or((r.as_str(), ""));
             let res_ok = res == "*" || res == rt.plural;
-            let sub_ok = sub == subresource || (sub == "*" && !subresource.is_empty()) || (r == "*/*");
+            let sub_ok =
+                sub == subresource || (sub == "*" && !subresource.is_empty()) || (r == "*/*");
             res_ok && (sub_ok || (r == "*" && subresource.is_empty()))
         });
         let scope_ok = match self.scope.as_str() {
@@ -121,7 +127,13 @@ pub struct WebhookConfig {
 
 impl WebhookConfig {
     /// A webhook with failurePolicy Fail, 10 s timeout, no selectors.
-    pub fn new(kind: WebhookKind, name: &str, url: &str, ca_pem: &str, rules: Vec<WebhookRule>) -> Self {
+    pub fn new(
+        kind: WebhookKind,
+        name: &str,
+        url: &str,
+        ca_pem: &str,
+        rules: Vec<WebhookRule>,
+    ) -> Self {
         WebhookConfig {
             name: name.into(),
             kind,
@@ -169,18 +181,37 @@ impl WebhookConfig {
     /// a Helm chart). `clientConfig.service` cannot be reached from here, so
     /// every webhook is sent to `url` and trusts `ca_pem`.
     /// `matchConditions` (CEL) are not evaluated: such a configuration is refused.
-    pub fn from_configuration(config: &Value, url: &str, ca_pem: &str) -> Result<Vec<Self>, String> {
+    pub fn from_configuration(
+        config: &Value,
+        url: &str,
+        ca_pem: &str,
+    ) -> Result<Vec<Self>, String> {
         let kind = match config.get("kind").and_then(Value::as_str) {
             Some("ValidatingWebhookConfiguration") => WebhookKind::Validating,
             Some("MutatingWebhookConfiguration") => WebhookKind::Mutating,
             other => return Err(format!("not a webhook configuration: kind {other:?}")),
         };
         let strs = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect()).unwrap_or_default()
+            v.and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         let mut out = vec![];
-        for w in config.get("webhooks").and_then(Value::as_array).cloned().unwrap_or_default() {
-            if w.get("matchConditions").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+        for w in config
+            .get("webhooks")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
+            if w.get("matchConditions")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+            {
                 return Err(format!(
                     "webhook {:?} has matchConditions: CEL is not evaluated by the emulator; remove them for the test",
                     w.get("name")
@@ -197,10 +228,20 @@ impl WebhookConfig {
                     api_groups: strs(r.get("apiGroups")),
                     api_versions: strs(r.get("apiVersions")),
                     resources: strs(r.get("resources")),
-                    scope: r.get("scope").and_then(Value::as_str).unwrap_or("*").to_string(),
+                    scope: r
+                        .get("scope")
+                        .and_then(Value::as_str)
+                        .unwrap_or("*")
+                        .to_string(),
                 })
                 .collect();
-            let mut hook = WebhookConfig::new(kind, w.get("name").and_then(Value::as_str).unwrap_or(""), url, ca_pem, rules);
+            let mut hook = WebhookConfig::new(
+                kind,
+                w.get("name").and_then(Value::as_str).unwrap_or(""),
+                url,
+                ca_pem,
+                rules,
+            );
             hook.namespace_selector = w.get("namespaceSelector").cloned().unwrap_or(Value::Null);
             hook.object_selector = w.get("objectSelector").cloned().unwrap_or(Value::Null);
             if w.get("failurePolicy").and_then(Value::as_str) == Some("Ignore") {
@@ -225,12 +266,19 @@ pub struct UserInfo {
 
 impl UserInfo {
     pub fn new(username: &str, groups: &[&str]) -> Self {
-        UserInfo { username: username.into(), uid: String::new(), groups: groups.iter().map(|g| g.to_string()).collect() }
+        UserInfo {
+            username: username.into(),
+            uid: String::new(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
     }
 
     /// The kubeadm admin identity kubectl users usually have.
     pub fn admin() -> Self {
-        UserInfo::new("kubernetes-admin", &["kubeadm:cluster-admins", "system:authenticated"])
+        UserInfo::new(
+            "kubernetes-admin",
+            &["kubeadm:cluster-admins", "system:authenticated"],
+        )
     }
 
     fn to_json(&self) -> Value {
@@ -294,7 +342,12 @@ impl AdmissionChain {
 
     /// Run mutating then validating webhooks on `object` (mutated in place).
     /// Returns the warnings collected, and the first denial or failure.
-    pub async fn admit(&self, store: &Store, attrs: &Attributes<'_>, object: &mut Option<Value>) -> (Vec<String>, Result<(), ApiError>) {
+    pub async fn admit(
+        &self,
+        store: &Store,
+        attrs: &Attributes<'_>,
+        object: &mut Option<Value>,
+    ) -> (Vec<String>, Result<(), ApiError>) {
         let mut warnings = vec![];
         for kind in [WebhookKind::Mutating, WebhookKind::Validating] {
             for hook in self.hooks.iter().filter(|h| h.config.kind == kind) {
@@ -304,14 +357,33 @@ impl AdmissionChain {
                 match call(hook, attrs, object.as_ref()).await {
                     Ok(response) => {
                         warnings.extend(
-                            response.get("warnings").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from),
+                            response
+                                .get("warnings")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .map(String::from),
                         );
-                        if !response.get("allowed").and_then(Value::as_bool).unwrap_or(false) {
-                            return (warnings, Err(denial(&hook.config.name, response.get("status"))));
+                        if !response
+                            .get("allowed")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false)
+                        {
+                            return (
+                                warnings,
+                                Err(denial(&hook.config.name, response.get("status"))),
+                            );
                         }
                         if let Some(patch) = response.get("patch").and_then(Value::as_str) {
                             if kind == WebhookKind::Validating {
-                                return (warnings, Err(call_failure(&hook.config, "validating webhook may not return a patch")));
+                                return (
+                                    warnings,
+                                    Err(call_failure(
+                                        &hook.config,
+                                        "validating webhook may not return a patch",
+                                    )),
+                                );
                             }
                             if let Err(e) = apply_patch(object, patch, response.get("patchType")) {
                                 return (warnings, Err(call_failure(&hook.config, &e)));
@@ -328,12 +400,24 @@ impl AdmissionChain {
         (warnings, Ok(()))
     }
 
-    fn applies(&self, store: &Store, config: &WebhookConfig, attrs: &Attributes<'_>, object: Option<&Value>) -> bool {
-        if !config.rules.iter().any(|r| r.matches(attrs.operation, attrs.rt, attrs.subresource)) {
+    fn applies(
+        &self,
+        store: &Store,
+        config: &WebhookConfig,
+        attrs: &Attributes<'_>,
+        object: Option<&Value>,
+    ) -> bool {
+        if !config
+            .rules
+            .iter()
+            .any(|r| r.matches(attrs.operation, attrs.rt, attrs.subresource))
+        {
             return false;
         }
         let subject = object.or(attrs.old_object).cloned().unwrap_or(Value::Null);
-        let object_ok = LabelSelector::from_structured(&config.object_selector).map(|s| s.matches_object(&subject)).unwrap_or(false);
+        let object_ok = LabelSelector::from_structured(&config.object_selector)
+            .map(|s| s.matches_object(&subject))
+            .unwrap_or(false);
         if !object_ok {
             return false;
         }
@@ -377,15 +461,28 @@ fn denial(name: &str, status: Option<&Value>) -> ApiError {
 }
 
 fn call_failure(config: &WebhookConfig, detail: &str) -> ApiError {
-    ApiError::internal(format!("failed calling webhook \"{}\": {detail}", config.name))
+    ApiError::internal(format!(
+        "failed calling webhook \"{}\": {detail}",
+        config.name
+    ))
 }
 
-fn apply_patch(object: &mut Option<Value>, patch_b64: &str, patch_type: Option<&Value>) -> Result<(), String> {
-    if patch_type.and_then(Value::as_str).is_some_and(|t| t != "JSONPatch") {
+fn apply_patch(
+    object: &mut Option<Value>,
+    patch_b64: &str,
+    patch_type: Option<&Value>,
+) -> Result<(), String> {
+    if patch_type
+        .and_then(Value::as_str)
+        .is_some_and(|t| t != "JSONPatch")
+    {
         return Err(format!("unsupported patch type {patch_type:?}"));
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(patch_b64).map_err(|e| format!("invalid patch: {e}"))?;
-    let patch: json_patch::Patch = serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON patch: {e}"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(patch_b64)
+        .map_err(|e| format!("invalid patch: {e}"))?;
+    let patch: json_patch::Patch =
+        serde_json::from_slice(&bytes).map_err(|e| format!("invalid JSON patch: {e}"))?;
     let Some(obj) = object.as_mut() else {
         return Err("cannot patch a request without object".into());
     };
@@ -394,10 +491,13 @@ fn apply_patch(object: &mut Option<Value>, patch_b64: &str, patch_type: Option<&
 
 fn review(attrs: &Attributes<'_>, object: Option<&Value>, uid: &str) -> Value {
     let rt = attrs.rt;
-    let (kg, kv, kk) = attrs.kind_override.unwrap_or((&rt.group, &rt.version, &rt.kind));
+    let (kg, kv, kk) = attrs
+        .kind_override
+        .unwrap_or((&rt.group, &rt.version, &rt.kind));
     let kind = json!({"group": kg, "version": kv, "kind": kk});
     let resource = json!({"group": rt.group, "version": rt.version, "resource": rt.plural});
-    let mut options = json!({"kind": attrs.operation.options_kind(), "apiVersion": "meta.k8s.io/v1"});
+    let mut options =
+        json!({"kind": attrs.operation.options_kind(), "apiVersion": "meta.k8s.io/v1"});
     if let Some(fm) = attrs.field_manager {
         options["fieldManager"] = json!(fm);
     }
@@ -433,12 +533,20 @@ fn review(attrs: &Attributes<'_>, object: Option<&Value>, uid: &str) -> Value {
 }
 
 /// POST the review; the `response` of a well-formed answer, or why the call failed.
-async fn call(hook: &Webhook, attrs: &Attributes<'_>, object: Option<&Value>) -> Result<Value, String> {
+async fn call(
+    hook: &Webhook,
+    attrs: &Attributes<'_>,
+    object: Option<&Value>,
+) -> Result<Value, String> {
     let uid = crate::meta::new_uid();
     let body = serde_json::to_vec(&review(attrs, object, &uid)).map_err(|e| e.to_string())?;
     let secs = hook.config.timeout.as_secs().max(1);
     // kube-apiserver tells the webhook its deadline in the URL.
-    let sep = if hook.config.url.contains('?') { '&' } else { '?' };
+    let sep = if hook.config.url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     let url = format!("{}{sep}timeout={secs}s", hook.config.url);
     let request = hyper::Request::post(&url)
         .header("content-type", "application/json")
@@ -446,27 +554,42 @@ async fn call(hook: &Webhook, attrs: &Attributes<'_>, object: Option<&Value>) ->
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| format!("failed to call webhook: {e}"))?;
     let exchange = async {
-        let response = hook.client.request(request).await.map_err(|e| format!("failed to call webhook: Post {url:?}: {}", error_chain(&e)))?;
+        let response =
+            hook.client.request(request).await.map_err(|e| {
+                format!("failed to call webhook: Post {url:?}: {}", error_chain(&e))
+            })?;
         let status = response.status();
-        let bytes = response.into_body().collect().await.map_err(|e| format!("failed to call webhook: {e}"))?.to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("failed to call webhook: {e}"))?
+            .to_bytes();
         if !status.is_success() {
             return Err(format!(
                 "failed to call webhook: the server responded with the status code {} but did not return more information",
                 status.as_u16()
             ));
         }
-        let review: Value =
-            serde_json::from_slice(&bytes).map_err(|e| format!("received invalid webhook response: {e}"))?;
-        let response = review.get("response").cloned().ok_or("received invalid webhook response: response is missing")?;
+        let review: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("received invalid webhook response: {e}"))?;
+        let response = review
+            .get("response")
+            .cloned()
+            .ok_or("received invalid webhook response: response is missing")?;
         let got = response.get("uid").and_then(Value::as_str).unwrap_or("");
         if got != uid {
-            return Err(format!("received invalid webhook response: expected response.uid=\"{uid}\", got \"{got}\""));
+            return Err(format!(
+                "received invalid webhook response: expected response.uid=\"{uid}\", got \"{got}\""
+            ));
         }
         Ok(response)
     };
     match tokio::time::timeout(hook.config.timeout, exchange).await {
         Ok(r) => r,
-        Err(_) => Err(format!("failed to call webhook: Post {url:?}: context deadline exceeded")),
+        Err(_) => Err(format!(
+            "failed to call webhook: Post {url:?}: context deadline exceeded"
+        )),
     }
 }
 
@@ -491,7 +614,12 @@ mod tests {
         let reg = Registry::new(Registry::builtin());
         let pods = reg.find("", "v1", "pods").unwrap();
         let deploy = reg.find("apps", "v1", "deployments").unwrap();
-        let r = WebhookRule::new(&["CREATE", "UPDATE"], &["", "apps"], &["v1"], &["pods", "deployments"]);
+        let r = WebhookRule::new(
+            &["CREATE", "UPDATE"],
+            &["", "apps"],
+            &["v1"],
+            &["pods", "deployments"],
+        );
         assert!(r.matches(Operation::Create, &pods, ""));
         assert!(!r.matches(Operation::Delete, &pods, ""));
         assert!(!r.matches(Operation::Update, &deploy, "scale"));
@@ -504,10 +632,22 @@ mod tests {
 
     #[test]
     fn denial_messages() {
-        let e = denial("hooks.velero.io", Some(&json!({"code": 403, "message": "bad hook"})));
+        let e = denial(
+            "hooks.velero.io",
+            Some(&json!({"code": 403, "message": "bad hook"})),
+        );
         assert_eq!(e.code, 403);
-        assert_eq!(e.message, "admission webhook \"hooks.velero.io\" denied the request: bad hook");
+        assert_eq!(
+            e.message,
+            "admission webhook \"hooks.velero.io\" denied the request: bad hook"
+        );
         let e = denial("w", None);
-        assert_eq!((e.code, e.message.as_str()), (400, "admission webhook \"w\" denied the request without explanation"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                400,
+                "admission webhook \"w\" denied the request without explanation"
+            )
+        );
     }
 }

@@ -33,7 +33,11 @@ fn pull_policy(image: &str) -> &'static str {
 
 fn default_container(c: &mut Value) {
     let Some(m) = c.as_object_mut() else { return };
-    let image = m.get("image").and_then(Value::as_str).unwrap_or("").to_string();
+    let image = m
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     set_default(m, "terminationMessagePath", json!("/dev/termination-log"));
     set_default(m, "terminationMessagePolicy", json!("File"));
     set_default(m, "imagePullPolicy", json!(pull_policy(&image)));
@@ -47,7 +51,9 @@ fn default_container(c: &mut Value) {
 
 /// Pod spec defaults (also applied to every pod template).
 pub fn default_pod_spec(spec: &mut Value) {
-    let Some(m) = spec.as_object_mut() else { return };
+    let Some(m) = spec.as_object_mut() else {
+        return;
+    };
     for key in ["containers", "initContainers", "ephemeralContainers"] {
         if let Some(cs) = m.get_mut(key).and_then(Value::as_array_mut) {
             cs.iter_mut().for_each(default_container);
@@ -95,7 +101,10 @@ pub fn apply(rt: &ResourceType, obj: &mut Value) {
                     set_default(m, "preemptionPolicy", json!("PreemptLowerPriority"));
                 }
             }
-            let status = obj.as_object_mut().and_then(|m| Some(m.entry("status").or_insert_with(|| json!({})))).filter(|s| s.is_object());
+            let status = obj
+                .as_object_mut()
+                .map(|m| m.entry("status").or_insert_with(|| json!({})))
+                .filter(|s| s.is_object());
             if let Some(s) = status.and_then(Value::as_object_mut) {
                 set_default(s, "phase", json!("Pending"));
                 set_default(s, "qosClass", json!("BestEffort"));
@@ -163,7 +172,11 @@ pub fn apply(rt: &ResourceType, obj: &mut Value) {
             if let Some(spec) = obj_mut(obj, "spec") {
                 set_default(spec, "replicas", json!(1));
                 set_default(spec, "podManagementPolicy", json!("OrderedReady"));
-                set_default(spec, "updateStrategy", json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
+                set_default(
+                    spec,
+                    "updateStrategy",
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+                );
                 set_default(spec, "revisionHistoryLimit", json!(10));
             }
         }
@@ -211,11 +224,25 @@ fn check_containers(spec: &Value, path: &str, causes: &mut Vec<FieldCause>) {
     match spec.get("containers").and_then(Value::as_array) {
         Some(cs) if !cs.is_empty() => {
             for (i, c) in cs.iter().enumerate() {
-                if c.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
-                    causes.push(FieldCause::required(&format!("{path}.containers[{i}].name"), ""));
+                if c.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    causes.push(FieldCause::required(
+                        &format!("{path}.containers[{i}].name"),
+                        "",
+                    ));
                 }
-                if c.get("image").and_then(Value::as_str).unwrap_or("").is_empty() {
-                    causes.push(FieldCause::required(&format!("{path}.containers[{i}].image"), ""));
+                if c.get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    causes.push(FieldCause::required(
+                        &format!("{path}.containers[{i}].image"),
+                        "",
+                    ));
                 }
             }
         }
@@ -231,10 +258,17 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
             check_containers(obj.get("spec").unwrap_or(&Value::Null), "spec", &mut causes);
             None
         }
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => Some("/spec/template"),
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+            Some("/spec/template")
+        }
         ("", "ReplicationController") | ("batch", "Job") => Some("/spec/template"),
         ("batch", "CronJob") => {
-            if obj.pointer("/spec/schedule").and_then(Value::as_str).unwrap_or("").is_empty() {
+            if obj
+                .pointer("/spec/schedule")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+            {
                 causes.push(FieldCause::required("spec.schedule", ""));
             }
             Some("/spec/jobTemplate/spec/template")
@@ -243,14 +277,24 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
     };
     if let Some(t) = template {
         let field = t.trim_start_matches('/').replace('/', ".");
-        check_containers(obj.pointer(&format!("{t}/spec")).unwrap_or(&Value::Null), &format!("{field}.spec"), &mut causes);
+        check_containers(
+            obj.pointer(&format!("{t}/spec")).unwrap_or(&Value::Null),
+            &format!("{field}.spec"),
+            &mut causes,
+        );
         if rt.group == "apps" {
             match obj.pointer("/spec/selector") {
                 Some(sel) if sel.is_object() => {
-                    let selector = crate::selectors::LabelSelector::from_structured(sel).unwrap_or_default();
-                    let labels = crate::selectors::labels_of(obj.pointer(t).unwrap_or(&Value::Null));
+                    let selector =
+                        crate::selectors::LabelSelector::from_structured(sel).unwrap_or_default();
+                    let labels =
+                        crate::selectors::labels_of(obj.pointer(t).unwrap_or(&Value::Null));
                     if selector.is_everything() {
-                        causes.push(FieldCause::invalid("spec.selector", "{}", "empty selector is invalid for deployment"));
+                        causes.push(FieldCause::invalid(
+                            "spec.selector",
+                            "{}",
+                            "empty selector is invalid for deployment",
+                        ));
                     } else if !selector.matches(&labels) {
                         causes.push(FieldCause::invalid(
                             "spec.template.metadata.labels",
@@ -263,7 +307,10 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
             }
         }
         if rt.group == "batch" {
-            let rp = obj.pointer(&format!("{t}/spec/restartPolicy")).and_then(Value::as_str).unwrap_or("");
+            let rp = obj
+                .pointer(&format!("{t}/spec/restartPolicy"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if rp == "Always" {
                 causes.push(FieldCause {
                     reason: "FieldValueNotSupported",
@@ -289,7 +336,10 @@ mod tests {
         let mut pod = json!({"spec": {"containers": [{"name": "a", "image": "nginx"}, {"name": "b", "image": "nginx:1.2"}]}});
         apply(&rt, &mut pod);
         assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Always");
-        assert_eq!(pod["spec"]["containers"][1]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(
+            pod["spec"]["containers"][1]["imagePullPolicy"],
+            "IfNotPresent"
+        );
         assert_eq!(pod["spec"]["dnsPolicy"], "ClusterFirst");
         assert_eq!(pod["status"]["phase"], "Pending");
     }

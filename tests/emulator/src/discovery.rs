@@ -6,13 +6,16 @@ use serde_json::{Value, json};
 
 use crate::resources::{Registry, ResourceType};
 
-pub const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether an Accept header asks for aggregated discovery v2.
 pub fn wants_aggregated(accept: &str) -> bool {
     accept.split(',').any(|media| {
         let params: Vec<&str> = media.split(';').map(str::trim).collect();
-        params.contains(&"g=apidiscovery.k8s.io") && params.contains(&"v=v2") && params.contains(&"as=APIGroupDiscoveryList")
+        params.contains(&"g=apidiscovery.k8s.io")
+            && params.contains(&"v=v2")
+            && params.contains(&"as=APIGroupDiscoveryList")
     })
 }
 
@@ -48,13 +51,20 @@ fn group_entry(group: &str, versions: &[String]) -> Value {
 }
 
 pub fn api_group_list(registry: &Registry) -> Value {
-    let groups: Vec<Value> =
-        registry.groups().iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| group_entry(g, vs)).collect();
+    let groups: Vec<Value> = registry
+        .groups()
+        .iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, vs)| group_entry(g, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 pub fn api_group(registry: &Registry, group: &str) -> Option<Value> {
-    let (g, vs) = registry.groups().into_iter().find(|(g, _)| g == group && !g.is_empty())?;
+    let (g, vs) = registry
+        .groups()
+        .into_iter()
+        .find(|(g, _)| g == group && !g.is_empty())?;
     let mut entry = group_entry(&g, &vs);
     entry["kind"] = json!("APIGroup");
     entry["apiVersion"] = json!("v1");
@@ -62,7 +72,11 @@ pub fn api_group(registry: &Registry, group: &str) -> Option<Value> {
 }
 
 fn subresource_verbs(sub: &str) -> Vec<&'static str> {
-    if sub == "finalize" { vec!["update"] } else { vec!["get", "patch", "update"] }
+    if sub == "finalize" {
+        vec!["update"]
+    } else {
+        vec!["get", "patch", "update"]
+    }
 }
 
 fn subresource_kind(rt: &ResourceType, sub: &str) -> (String, String, String) {
@@ -110,8 +124,14 @@ pub fn api_resource_list(registry: &Registry, group: &str, version: &str) -> Opt
             resources.push(s);
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 /// Aggregated discovery for the core group (`legacy` = `/api`) or all named groups (`/apis`).
@@ -183,7 +203,12 @@ mod tests {
     fn apps_resources() {
         let reg = Registry::new(Registry::builtin());
         let list = api_resource_list(&reg, "apps", "v1").unwrap();
-        let names: Vec<&str> = list["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
         assert!(names.contains(&"deployments") && names.contains(&"deployments/scale"));
         assert_eq!(api_group_list(&reg)["groups"][0]["name"], "apps");
     }

@@ -34,7 +34,12 @@ pub fn qualified(group: &str, plural: &str) -> String {
 
 impl ApiError {
     pub fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
-        ApiError { code, reason: reason.to_string(), message: message.into(), details: Value::Null }
+        ApiError {
+            code,
+            reason: reason.to_string(),
+            message: message.into(),
+            details: Value::Null,
+        }
     }
 
     fn with_details(mut self, name: &str, group: &str, kind: &str) -> Self {
@@ -54,20 +59,32 @@ impl ApiError {
 
     /// `pods "x" not found` (details.kind is the resource, as in apimachinery).
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        ApiError::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, plural)))
-            .with_details(name, group, plural)
+        ApiError::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, plural)),
+        )
+        .with_details(name, group, plural)
     }
 
     /// The answer for a path that names no known resource.
     pub fn unknown_resource() -> Self {
-        let mut e = ApiError::new(404, "NotFound", "the server could not find the requested resource");
+        let mut e = ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
         e.details = json!({});
         e
     }
 
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        ApiError::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, plural)))
-            .with_details(name, group, plural)
+        ApiError::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", qualified(group, plural)),
+        )
+        .with_details(name, group, plural)
     }
 
     /// The optimistic-concurrency failure every Kubernetes client knows.
@@ -85,11 +102,18 @@ impl ApiError {
 
     /// `Pod "x" is invalid: spec.containers: Required value` (details.kind is the Kind).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<FieldCause>) -> Self {
-        let qualified_kind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let qualified_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let summary: Vec<String> = causes.iter().map(|c| c.summary()).collect();
         let message = match summary.len() {
             1 => format!("{qualified_kind} \"{name}\" is invalid: {}", summary[0]),
-            _ => format!("{qualified_kind} \"{name}\" is invalid: [{}]", summary.join(", ")),
+            _ => format!(
+                "{qualified_kind} \"{name}\" is invalid: [{}]",
+                summary.join(", ")
+            ),
         };
         let mut e = ApiError::new(422, "Invalid", message).with_details(name, group, kind);
         e.details["causes"] = Value::Array(
@@ -106,7 +130,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed() -> Self {
-        ApiError::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        ApiError::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -114,12 +142,22 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        ApiError::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"))
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+        )
     }
 
     /// `Internal error occurred: ...`, as `apierrors.NewInternalError` words it.
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        let mut e = ApiError::new(500, "InternalError", format!("Internal error occurred: {message}"));
+        let mut e = ApiError::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {message}"),
+        );
         e.details = json!({"causes": [{"message": message.to_string()}]});
         e
     }
@@ -152,8 +190,16 @@ impl ApiError {
     pub fn from_status(status: &Value) -> Self {
         ApiError {
             code: status.get("code").and_then(Value::as_u64).unwrap_or(500) as u16,
-            reason: status.get("reason").and_then(Value::as_str).unwrap_or_default().to_string(),
-            message: status.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+            reason: status
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            message: status
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             details: status.get("details").cloned().unwrap_or(Value::Null),
         }
     }
@@ -171,15 +217,30 @@ pub struct FieldCause {
 
 impl FieldCause {
     pub fn required(field: &str, detail: &str) -> Self {
-        FieldCause { reason: "FieldValueRequired", field: field.into(), value: None, detail: detail.into() }
+        FieldCause {
+            reason: "FieldValueRequired",
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     pub fn invalid(field: &str, value: &str, detail: &str) -> Self {
-        FieldCause { reason: "FieldValueInvalid", field: field.into(), value: Some(value.into()), detail: detail.into() }
+        FieldCause {
+            reason: "FieldValueInvalid",
+            field: field.into(),
+            value: Some(value.into()),
+            detail: detail.into(),
+        }
     }
 
     pub fn forbidden(field: &str, detail: &str) -> Self {
-        FieldCause { reason: "FieldValueForbidden", field: field.into(), value: None, detail: detail.into() }
+        FieldCause {
+            reason: "FieldValueForbidden",
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     fn type_text(&self) -> &'static str {

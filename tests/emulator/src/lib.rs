@@ -144,7 +144,8 @@ impl EmulatorConfig {
         F: FnOnce(Store) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.controllers.push(Box::new(move |store| Box::pin(controller(store))));
+        self.controllers
+            .push(Box::new(move |store| Box::pin(controller(store))));
         self
     }
 }
@@ -156,20 +157,30 @@ impl Emulator {
     pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         let mut types = Registry::builtin();
         for extra in config.extra_types {
-            if types.iter().any(|t| t.group == extra.group && t.version == extra.version && t.plural == extra.plural) {
-                anyhow::bail!("resource type {}/{} is registered twice", extra.api_version(), extra.plural);
+            if types.iter().any(|t| {
+                t.group == extra.group && t.version == extra.version && t.plural == extra.plural
+            }) {
+                anyhow::bail!(
+                    "resource type {}/{} is registered twice",
+                    extra.api_version(),
+                    extra.plural
+                );
             }
             types.push(extra);
         }
         let store = Store::new(Registry::new(types), config.history_limit);
         if config.default_namespaces {
             for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-                store.ensure_namespace(ns).map_err(|e| anyhow::anyhow!("{e}"))?;
+                store
+                    .ensure_namespace(ns)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
         }
         // Namespaces first, so that seeds may list them in any order.
-        let (namespaces, others): (Vec<Value>, Vec<Value>) =
-            config.seed.into_iter().partition(|o| o.get("kind").and_then(Value::as_str) == Some("Namespace"));
+        let (namespaces, others): (Vec<Value>, Vec<Value>) = config
+            .seed
+            .into_iter()
+            .partition(|o| o.get("kind").and_then(Value::as_str) == Some("Namespace"));
         for ns in namespaces {
             match store.create(ns) {
                 Ok(_) => {}
@@ -177,11 +188,16 @@ impl Emulator {
                 Err(e) => anyhow::bail!("seeding a namespace: {e}"),
             }
         }
-        store.seed(others).map_err(|e| anyhow::anyhow!("seeding objects: {e}"))?;
+        store
+            .seed(others)
+            .map_err(|e| anyhow::anyhow!("seeding objects: {e}"))?;
 
-        let cert = tls::generate(&["127.0.0.1", "localhost"]).context("generate serving certificate")?;
+        let cert =
+            tls::generate(&["127.0.0.1", "localhost"]).context("generate serving certificate")?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(&cert)?));
-        let listener = TcpListener::bind(config.listen).await.with_context(|| format!("bind {}", config.listen))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("bind {}", config.listen))?;
         let addr = listener.local_addr()?;
 
         let mut tokens = config.extra_users;
@@ -195,8 +211,17 @@ impl Emulator {
             server_address: server::server_address(addr),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-        let server_task = tokio::spawn(server::serve(listener, acceptor, state.clone(), shutdown_rx));
-        let controller_tasks = config.controllers.into_iter().map(|c| tokio::spawn(c(store.clone()))).collect();
+        let server_task = tokio::spawn(server::serve(
+            listener,
+            acceptor,
+            state.clone(),
+            shutdown_rx,
+        ));
+        let controller_tasks = config
+            .controllers
+            .into_iter()
+            .map(|c| tokio::spawn(c(store.clone())))
+            .collect();
         Ok(RunningEmulator {
             addr,
             ca_pem: cert.ca_pem,
@@ -256,22 +281,41 @@ impl RunningEmulator {
         )
     }
 
-    pub fn write_kubeconfig(&self, path: impl AsRef<Path>, context: &str, namespace: &str) -> std::io::Result<()> {
+    pub fn write_kubeconfig(
+        &self,
+        path: impl AsRef<Path>,
+        context: &str,
+        namespace: &str,
+    ) -> std::io::Result<()> {
         std::fs::write(path, self.kubeconfig_yaml(context, namespace))
     }
 
     /// Make matching requests fail with the fault's Status.
     pub fn inject_fault(&self, fault: Fault) {
-        self.state.faults.lock().unwrap_or_else(|p| p.into_inner()).push(fault);
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
     }
 
     /// Requests received so far (the last 10 000), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.requests.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     pub fn clear_requests(&self) {
-        self.state.requests.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Stop accepting, close open connections (ending watches) and stop controllers.

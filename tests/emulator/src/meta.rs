@@ -5,17 +5,29 @@ use serde_json::{Value, json};
 /// A random (v4) UUID, from the same ring RNG the TLS stack uses.
 pub fn new_uid() -> String {
     let mut b = [0u8; 16];
-    rustls::crypto::ring::default_provider().secure_random.fill(&mut b).expect("system RNG must work");
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut b)
+        .expect("system RNG must work");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// RFC 3339 at second precision, like `metav1.Time`.
 pub fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(now.as_second()).expect("in range").to_string()
+    jiff::Timestamp::from_second(now.as_second())
+        .expect("in range")
+        .to_string()
 }
 
 /// The 5-character suffix `names.SimpleNameGenerator` appends (no vowels, no
@@ -23,8 +35,13 @@ pub fn now_rfc3339() -> String {
 pub fn generated_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut b = [0u8; 5];
-    rustls::crypto::ring::default_provider().secure_random.fill(&mut b).expect("system RNG must work");
-    b.iter().map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char).collect()
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut b)
+        .expect("system RNG must work");
+    b.iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// RFC 1123 subdomain (most object names); error text as in apimachinery.
@@ -33,7 +50,9 @@ pub fn check_subdomain(name: &str) -> Option<String> {
         && name.len() <= 253
         && name.split('.').all(|part| {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         });
@@ -46,7 +65,9 @@ pub fn check_subdomain(name: &str) -> Option<String> {
 pub fn check_label(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     (!ok).then(|| {
@@ -55,15 +76,21 @@ pub fn check_label(name: &str) -> Option<String> {
 }
 
 pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 pub fn namespace_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("")
+    obj.pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 pub fn resource_version_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("")
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// `obj.metadata`, created if missing (and replaced if not an object).

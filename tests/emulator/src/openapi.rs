@@ -18,19 +18,28 @@ pub fn index(registry: &Registry) -> Value {
     for (group, versions) in registry.groups() {
         for version in versions {
             let key = gv_path(&group, &version);
-            paths.insert(key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&key))}));
+            paths.insert(
+                key.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&key))}),
+            );
         }
     }
     json!({"paths": paths})
 }
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// A stable token per document (content only changes with the registry).
 fn hash(key: &str) -> String {
-    let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
     format!("{h:016X}")
 }
 
@@ -59,7 +68,10 @@ pub fn group_version(registry: &Registry, rest: &str) -> Option<Value> {
         };
         let gvk = json!({"group": rt.group, "version": rt.version, "kind": rt.kind});
         let schema = json!({"schema": {"type": "object"}});
-        let parameters: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"].iter().map(|p| query_param(p)).collect();
+        let parameters: Vec<Value> = ["dryRun", "fieldManager", "fieldValidation", "force"]
+            .iter()
+            .map(|p| query_param(p))
+            .collect();
         paths.insert(
             path,
             json!({

@@ -21,7 +21,9 @@ impl PatchType {
             "application/merge-patch+json" => Some(PatchType::Merge),
             "application/json-patch+json" => Some(PatchType::Json),
             "application/strategic-merge-patch+json" => Some(PatchType::StrategicMerge),
-            "application/apply-patch+yaml" | "application/apply-patch+cbor" => Some(PatchType::Apply),
+            "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+                Some(PatchType::Apply)
+            }
             _ => None,
         }
     }
@@ -30,7 +32,11 @@ impl PatchType {
 /// The apiserver answers JSON-patch application errors with 422 and the
 /// detail as a cause.
 fn unprocessable(detail: String) -> ApiError {
-    let mut e = ApiError::new(422, "Invalid", "the server rejected our request due to an error in our request");
+    let mut e = ApiError::new(
+        422,
+        "Invalid",
+        "the server rejected our request due to an error in our request",
+    );
     e.details = json!({"causes": [{"reason": "UnexpectedServerResponse", "message": detail}]});
     e
 }
@@ -39,23 +45,27 @@ fn unprocessable(detail: String) -> ApiError {
 pub fn apply(patch_type: PatchType, current: &Value, body: &[u8]) -> Result<Value, ApiError> {
     match patch_type {
         PatchType::Merge => {
-            let patch: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let patch: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if !patch.is_object() {
-                return Err(ApiError::bad_request("error decoding patch: merge patch must be a JSON object"));
+                return Err(ApiError::bad_request(
+                    "error decoding patch: merge patch must be a JSON object",
+                ));
             }
             let mut doc = current.clone();
             json_patch::merge(&mut doc, &patch);
             Ok(doc)
         }
         PatchType::Json => {
-            let patch: json_patch::Patch =
-                serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let patch: json_patch::Patch = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let mut doc = current.clone();
             json_patch::patch(&mut doc, &patch).map_err(|e| unprocessable(e.to_string()))?;
             Ok(doc)
         }
         PatchType::StrategicMerge => {
-            let patch: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let patch: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             strategic_merge(current, &patch)
         }
         PatchType::Apply => Err(ApiError::new(
@@ -71,7 +81,13 @@ pub fn apply(patch_type: PatchType, current: &Value, body: &[u8]) -> Result<Valu
 fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
     let has = |k: &str| items.iter().any(|i| i.get(k).is_some());
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "imagePullSecrets" | "env" | "resourceClaims" => Some("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "imagePullSecrets"
+        | "env"
+        | "resourceClaims" => Some("name"),
         "ports" if has("containerPort") => Some("containerPort"),
         "ports" => Some("port"),
         "volumeMounts" => Some("mountPath"),
@@ -92,19 +108,30 @@ fn merges_primitives(field: &str) -> bool {
 /// Strategic merge patch of `patch` onto `original`.
 pub fn strategic_merge(original: &Value, patch: &Value) -> Result<Value, ApiError> {
     let (Some(o), Some(p)) = (original.as_object(), patch.as_object()) else {
-        return Err(ApiError::bad_request("strategic merge patch must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "strategic merge patch must be a JSON object",
+        ));
     };
     if p.get("$patch").and_then(Value::as_str) == Some("delete") {
-        return Err(ApiError::bad_request("$patch: delete is not allowed on the whole object"));
+        return Err(ApiError::bad_request(
+            "$patch: delete is not allowed on the whole object",
+        ));
     }
     Ok(Value::Object(merge_map(o, p)?))
 }
 
-fn merge_map(orig: &Map<String, Value>, patch: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+fn merge_map(
+    orig: &Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Result<Map<String, Value>, ApiError> {
     match patch.get("$patch").and_then(Value::as_str) {
         Some("replace") => return Ok(strip_directives(patch)),
         Some("merge") | None => {}
-        Some(other) => return Err(ApiError::bad_request(format!("unknown patch type: {other} in map"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown patch type: {other} in map"
+            )));
+        }
     }
     let mut out = orig.clone();
     for (key, pv) in patch {
@@ -133,7 +160,10 @@ fn merge_map(orig: &Map<String, Value>, patch: &Map<String, Value>) -> Result<Ma
     if let Some(retain) = patch.get("$retainKeys").and_then(Value::as_array) {
         out.retain(|k, _| retain.iter().any(|r| r.as_str() == Some(k)));
     }
-    if let Some(order) = patch.iter().find_map(|(k, v)| k.strip_prefix("$setElementOrder/").map(|f| (f.to_string(), v.clone()))) {
+    if let Some(order) = patch.iter().find_map(|(k, v)| {
+        k.strip_prefix("$setElementOrder/")
+            .map(|f| (f.to_string(), v.clone()))
+    }) {
         reorder(&mut out, &order.0, &order.1);
     }
     Ok(out)
@@ -141,7 +171,9 @@ fn merge_map(orig: &Map<String, Value>, patch: &Map<String, Value>) -> Result<Ma
 
 /// `$setElementOrder/<field>`: put listed elements first, in the given order.
 fn reorder(out: &mut Map<String, Value>, field: &str, order: &Value) {
-    let (Some(Value::Array(list)), Some(order)) = (out.get_mut(field), order.as_array()) else { return };
+    let (Some(Value::Array(list)), Some(order)) = (out.get_mut(field), order.as_array()) else {
+        return;
+    };
     let items: Vec<&Value> = list.iter().collect();
     let key = merge_key(field, &items);
     let position = |item: &Value| {
@@ -178,7 +210,10 @@ fn strip_list(l: &[Value]) -> Vec<Value> {
 }
 
 fn merge_list(field: &str, orig: &[Value], patch: &[Value]) -> Result<Value, ApiError> {
-    if patch.iter().any(|v| v.get("$patch").and_then(Value::as_str) == Some("replace")) {
+    if patch
+        .iter()
+        .any(|v| v.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
         return Ok(Value::Array(strip_list(patch)));
     }
     if merges_primitives(field) && patch.iter().all(|v| !v.is_object()) {
@@ -256,7 +291,12 @@ mod tests {
 
     #[test]
     fn json_patch_test_failure_is_422() {
-        let err = apply(PatchType::Json, &json!({"a": 1}), br#"[{"op":"test","path":"/a","value":2}]"#).unwrap_err();
+        let err = apply(
+            PatchType::Json,
+            &json!({"a": 1}),
+            br#"[{"op":"test","path":"/a","value":2}]"#,
+        )
+        .unwrap_err();
         assert_eq!(err.code, 422);
         let err = apply(PatchType::Json, &json!({"a": 1}), b"{").unwrap_err();
         assert_eq!(err.code, 400);

@@ -94,7 +94,11 @@ impl ResourceType {
 
     /// `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     pub fn list_kind(&self) -> String {
@@ -107,7 +111,16 @@ impl ResourceType {
 
     /// The verbs kube-apiserver advertises for a fully writable type.
     pub fn verbs(&self) -> Vec<&'static str> {
-        vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+        vec![
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ]
     }
 }
 
@@ -119,7 +132,9 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(types: Vec<ResourceType>) -> Self {
-        Registry { types: Arc::new(types.into_iter().map(Arc::new).collect()) }
+        Registry {
+            types: Arc::new(types.into_iter().map(Arc::new).collect()),
+        }
     }
 
     /// The built-in core, apps and batch types.
@@ -132,13 +147,19 @@ impl Registry {
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.types.iter().find(|t| t.group == group && t.version == version && t.plural == plural).cloned()
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.plural == plural)
+            .cloned()
     }
 
     /// Find by `apiVersion` + `kind` as written in an object.
     pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
         let (group, version) = split_api_version(api_version);
-        self.types.iter().find(|t| t.group == group && t.version == version && t.kind == kind).cloned()
+        self.types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.kind == kind)
+            .cloned()
     }
 
     /// Groups in registration order (core first), each with its versions in order.
@@ -158,7 +179,11 @@ impl Registry {
     }
 
     pub fn in_group_version(&self, group: &str, version: &str) -> Vec<Arc<ResourceType>> {
-        self.types.iter().filter(|t| t.group == group && t.version == version).cloned().collect()
+        self.types
+            .iter()
+            .filter(|t| t.group == group && t.version == version)
+            .cloned()
+            .collect()
     }
 }
 
@@ -188,7 +213,9 @@ fn builtin_types() -> Vec<ResourceType> {
             .tracks_generation(false)
             .delete_returns_object(true)
             .columns(table::pod_columns()),
-        core("PodTemplate", "podtemplates").subresources(&[]).tracks_generation(false),
+        core("PodTemplate", "podtemplates")
+            .subresources(&[])
+            .tracks_generation(false),
         core("ReplicationController", "replicationcontrollers")
             .short_names(&["rc"])
             .categories(&["all"])
@@ -199,7 +226,10 @@ fn builtin_types() -> Vec<ResourceType> {
             .subresources(&[])
             .tracks_generation(false)
             .columns(table::config_map_columns()),
-        core("Secret", "secrets").subresources(&[]).tracks_generation(false).columns(table::secret_columns()),
+        core("Secret", "secrets")
+            .subresources(&[])
+            .tracks_generation(false)
+            .columns(table::secret_columns()),
         core("Service", "services")
             .short_names(&["svc"])
             .categories(&["all"])
@@ -210,7 +240,10 @@ fn builtin_types() -> Vec<ResourceType> {
             .subresources(&[])
             .tracks_generation(false)
             .columns(table::service_account_columns()),
-        core("Event", "events").short_names(&["ev"]).subresources(&[]).tracks_generation(false),
+        core("Event", "events")
+            .short_names(&["ev"])
+            .subresources(&[])
+            .tracks_generation(false),
         apps("Deployment", "deployments")
             .short_names(&["deploy"])
             .categories(&["all"])
@@ -230,8 +263,19 @@ fn builtin_types() -> Vec<ResourceType> {
             .categories(&["all"])
             .subresources(&["status", "scale"])
             .columns(table::replica_set_columns()),
-        batch("Job", "jobs").categories(&["all"]).columns(table::job_columns()),
-        batch("CronJob", "cronjobs").short_names(&["cj"]).categories(&["all"]).columns(table::cron_job_columns()),
+        batch("Job", "jobs")
+            .categories(&["all"])
+            .columns(table::job_columns()),
+        batch("CronJob", "cronjobs")
+            .short_names(&["cj"])
+            .categories(&["all"])
+            .columns(table::cron_job_columns()),
     ];
-    types.into_iter().map(|t| ResourceType { supports_strategic_merge: true, ..t }).collect()
+    types
+        .into_iter()
+        .map(|t| ResourceType {
+            supports_strategic_merge: true,
+            ..t
+        })
+        .collect()
 }

@@ -49,19 +49,32 @@ struct Target {
     subresource: Option<String>,
 }
 
-fn resolve(state: &ServerState, group: &str, version: &str, rest: &[&str]) -> Result<(Target, bool), ApiError> {
+fn resolve(
+    state: &ServerState,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+) -> Result<(Target, bool), ApiError> {
     let registry = state.store.registry();
     let (rest, watch_path) = match rest.split_first() {
         Some((&"watch", tail)) => (tail, true),
         _ => (rest, false),
     };
-    let namespaced_type = |plural: &str| registry.find(group, version, plural).filter(|t| t.namespaced);
+    let namespaced_type = |plural: &str| {
+        registry
+            .find(group, version, plural)
+            .filter(|t| t.namespaced)
+    };
     let (rt, namespace, tail) = match rest {
-        ["namespaces", ns, plural, tail @ ..] if namespaced_type(plural).is_some() => {
-            (namespaced_type(plural).expect("checked"), Some(ns.to_string()), tail)
-        }
+        ["namespaces", ns, plural, tail @ ..] if namespaced_type(plural).is_some() => (
+            namespaced_type(plural).expect("checked"),
+            Some(ns.to_string()),
+            tail,
+        ),
         [plural, tail @ ..] => {
-            let rt = registry.find(group, version, plural).ok_or_else(ApiError::unknown_resource)?;
+            let rt = registry
+                .find(group, version, plural)
+                .ok_or_else(ApiError::unknown_resource)?;
             if rt.namespaced && !tail.is_empty() {
                 return Err(ApiError::unknown_resource());
             }
@@ -78,7 +91,15 @@ fn resolve(state: &ServerState, group: &str, version: &str, rest: &[&str]) -> Re
     {
         return Err(ApiError::unknown_resource());
     }
-    Ok((Target { rt, namespace, name: tail.first().map(|s| s.to_string()), subresource }, watch_path))
+    Ok((
+        Target {
+            rt,
+            namespace,
+            name: tail.first().map(|s| s.to_string()),
+            subresource,
+        },
+        watch_path,
+    ))
 }
 
 /// The per-request context handlers share.
@@ -96,37 +117,55 @@ impl Ctx<'_> {
         match self.query.get("dryRun") {
             None | Some("") => Ok(false),
             Some("All") => Ok(true),
-            Some(other) => Err(ApiError::bad_request(format!("Invalid dry run value: {other:?}; supported values: \"All\""))),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "Invalid dry run value: {other:?}; supported values: \"All\""
+            ))),
         }
     }
 
     fn decode_body(&self) -> Result<Value, ApiError> {
         let media = self.content_type.split(';').next().unwrap_or("").trim();
         match media {
-            "" | "application/json" | "*/*" => {
-                serde_json::from_slice(&self.body).map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))
-            }
+            "" | "application/json" | "*/*" => serde_json::from_slice(&self.body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}"))),
             "application/yaml" => {
-                let text = std::str::from_utf8(&self.body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-                serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML request body: {e}")))
+                let text = std::str::from_utf8(&self.body)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                serde_saphyr::from_str(text).map_err(|e| {
+                    ApiError::bad_request(format!("error decoding YAML request body: {e}"))
+                })
             }
             other => Err(ApiError::new(
                 415,
                 "UnsupportedMediaType",
-                format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other:?})"),
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other:?})"
+                ),
             )),
         }
     }
 
     fn wants_table(&self) -> bool {
-        self.accept.split(',').any(|m| m.contains("as=Table") && m.contains("g=meta.k8s.io"))
+        self.accept
+            .split(',')
+            .any(|m| m.contains("as=Table") && m.contains("g=meta.k8s.io"))
     }
 
     fn wants_partial_metadata(&self) -> bool {
-        self.accept.split(',').next().is_some_and(|m| m.contains("as=PartialObjectMetadata") && m.contains("g=meta.k8s.io"))
+        self.accept
+            .split(',')
+            .next()
+            .is_some_and(|m| m.contains("as=PartialObjectMetadata") && m.contains("g=meta.k8s.io"))
     }
 
-    fn admission<'b>(&'b self, t: &'b Target, op: Operation, name: &'b str, old: Option<&'b Value>, dry_run: bool) -> Attributes<'b> {
+    fn admission<'b>(
+        &'b self,
+        t: &'b Target,
+        op: Operation,
+        name: &'b str,
+        old: Option<&'b Value>,
+        dry_run: bool,
+    ) -> Attributes<'b> {
         Attributes {
             rt: &t.rt,
             subresource: t.subresource.as_deref().unwrap_or(""),
@@ -137,7 +176,11 @@ impl Ctx<'_> {
             dry_run,
             field_manager: self.query.get("fieldManager"),
             user: self.user,
-            kind_override: (t.subresource.as_deref() == Some("scale")).then_some(("autoscaling", "v1", "Scale")),
+            kind_override: (t.subresource.as_deref() == Some("scale")).then_some((
+                "autoscaling",
+                "v1",
+                "Scale",
+            )),
         }
     }
 }
@@ -162,14 +205,33 @@ pub(crate) async fn handle(
         Ok(t) => t,
         Err(e) => return error_response(&e, &[]),
     };
-    let ctx = Ctx { state, user, query: Query::parse(query), accept, content_type, body };
+    let ctx = Ctx {
+        state,
+        user,
+        query: Query::parse(query),
+        accept,
+        content_type,
+        body,
+    };
     let watch = watch_path || ctx.query.flag("watch");
     let mut warnings = vec![];
     let outcome = match (method, &target.name, target.subresource.as_deref()) {
-        ("GET", _, None) if watch => return crate::watch::serve(&ctx.state.store, target.rt.clone(), target.namespace.clone(), target.name.clone(), &ctx.query, ctx.wants_table().then_some(())).await,
+        ("GET", _, None) if watch => {
+            return crate::watch::serve(
+                &ctx.state.store,
+                target.rt.clone(),
+                target.namespace.clone(),
+                target.name.clone(),
+                &ctx.query,
+                ctx.wants_table().then_some(()),
+            )
+            .await;
+        }
         ("GET", None, _) => list(&ctx, &target),
         ("GET", Some(name), sub) => get(&ctx, &target, name, sub),
-        ("POST", None, _) if target.rt.namespaced && target.namespace.is_none() => Err(ApiError::method_not_allowed()),
+        ("POST", None, _) if target.rt.namespaced && target.namespace.is_none() => {
+            Err(ApiError::method_not_allowed())
+        }
         ("POST", None, _) => create(&ctx, &target, &mut warnings).await,
         ("PUT", Some(name), _) => update(&ctx, &target, name, &mut warnings).await,
         ("PATCH", Some(name), _) => patch_object(&ctx, &target, name, &mut warnings).await,
@@ -204,11 +266,21 @@ fn encode_continue(rv: u64, ns: &str, name: &str) -> String {
 fn decode_continue(token: &str) -> Result<(u64, String, String), ApiError> {
     use base64::Engine;
     let invalid = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
-    let bytes = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let rv = v.get("rv").and_then(Value::as_u64).ok_or_else(|| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let start = v.get("start").and_then(Value::as_str).ok_or_else(|| invalid("missing start"))?;
-    let (ns, name) = start.split_once('/').ok_or_else(|| invalid("malformed start"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let rv = v.get("rv").and_then(Value::as_u64).ok_or_else(|| {
+        invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    })?;
+    let start = v
+        .get("start")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("missing start"))?;
+    let (ns, name) = start
+        .split_once('/')
+        .ok_or_else(|| invalid("malformed start"))?;
     Ok((rv, ns.into(), name.into()))
 }
 
@@ -223,7 +295,9 @@ fn list(ctx: &Ctx<'_>, t: &Target) -> Outcome {
     let (labels, fields) = selectors(ctx, rt)?;
     let limit: usize = match ctx.query.get("limit") {
         None | Some("") | Some("0") => 0,
-        Some(l) => l.parse().map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
+        Some(l) => l
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
     };
     let (items, store_rv) = ctx.state.store.list_objects(rt, t.namespace.as_deref());
     let (list_rv, start) = match ctx.query.get("continue").filter(|c| !c.is_empty()) {
@@ -236,7 +310,9 @@ fn list(ctx: &Ctx<'_>, t: &Target) -> Outcome {
     let mut matching: Vec<Value> = items
         .into_iter()
         .filter(|o| match &start {
-            Some((ns, name)) => (meta::namespace_of(o), meta::name_of(o)) > (ns.as_str(), name.as_str()),
+            Some((ns, name)) => {
+                (meta::namespace_of(o), meta::name_of(o)) > (ns.as_str(), name.as_str())
+            }
             None => true,
         })
         .filter(|o| labels.matches_object(o) && fields.matches(o))
@@ -246,7 +322,11 @@ fn list(ctx: &Ctx<'_>, t: &Target) -> Outcome {
     if limit > 0 && matching.len() > limit {
         let rest = matching.split_off(limit);
         let last = matching.last().expect("limit > 0");
-        continue_token = Some(encode_continue(list_rv, meta::namespace_of(last), meta::name_of(last)));
+        continue_token = Some(encode_continue(
+            list_rv,
+            meta::namespace_of(last),
+            meta::name_of(last),
+        ));
         // Like the apiserver, the count is only given when no selector filters the list.
         if labels.is_everything() && fields.is_everything() {
             remaining = Some(rest.len());
@@ -259,9 +339,15 @@ fn list(ctx: &Ctx<'_>, t: &Target) -> Outcome {
     }
     if ctx.wants_partial_metadata() {
         let items: Vec<Value> = matching.iter().map(partial_metadata).collect();
-        return Ok((200, json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": md, "items": items})));
+        return Ok((
+            200,
+            json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": md, "items": items}),
+        ));
     }
-    Ok((200, json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": md, "items": matching})))
+    Ok((
+        200,
+        json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": md, "items": matching}),
+    ))
 }
 
 fn partial_metadata(o: &Value) -> Value {
@@ -269,14 +355,20 @@ fn partial_metadata(o: &Value) -> Value {
 }
 
 fn get(ctx: &Ctx<'_>, t: &Target, name: &str, sub: Option<&str>) -> Outcome {
-    let obj = ctx.state.store.get_object(&t.rt, t.namespace.as_deref(), name)?;
+    let obj = ctx
+        .state
+        .store
+        .get_object(&t.rt, t.namespace.as_deref(), name)?;
     match sub {
         Some("scale") => Ok((200, scale_of(&obj))),
         Some("finalize") => Err(ApiError::method_not_allowed()),
         _ if ctx.wants_table() => {
             let include = IncludeObject::parse(ctx.query.get("includeObject"));
             let md = json!({"resourceVersion": meta::resource_version_of(&obj)});
-            Ok((200, table::render(&t.rt.columns, std::slice::from_ref(&obj), include, md)))
+            Ok((
+                200,
+                table::render(&t.rt.columns, std::slice::from_ref(&obj), include, md),
+            ))
         }
         _ if ctx.wants_partial_metadata() => Ok((200, partial_metadata(&obj))),
         _ => Ok((200, obj)),
@@ -287,12 +379,19 @@ fn get(ctx: &Ctx<'_>, t: &Target, name: &str, sub: Option<&str>) -> Outcome {
 fn scale_of(obj: &Value) -> Value {
     let md = &obj["metadata"];
     let selector = match obj.pointer("/spec/selector") {
-        Some(s) if s.get("matchLabels").is_some() || s.get("matchExpressions").is_some() => s.get("matchLabels").cloned(),
+        Some(s) if s.get("matchLabels").is_some() || s.get("matchExpressions").is_some() => {
+            s.get("matchLabels").cloned()
+        }
         other => other.cloned(),
     };
     let selector = selector
         .and_then(|s| s.as_object().cloned())
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .unwrap_or_default();
     json!({
         "kind": "Scale",
@@ -310,7 +409,11 @@ async fn create(ctx: &Ctx<'_>, t: &Target, warnings: &mut Vec<String>) -> Outcom
     let dry_run = ctx.dry_run()?;
     let body = ctx.decode_body()?;
     let store = &ctx.state.store;
-    let requested_name = body.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let requested_name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let prepared = store.prepare_create(&t.rt, t.namespace.as_deref(), body)?;
     let mut object = Some(prepared);
     let attrs = ctx.admission(t, Operation::Create, &requested_name, None, dry_run);
@@ -326,12 +429,25 @@ async fn create(ctx: &Ctx<'_>, t: &Target, warnings: &mut Vec<String>) -> Outcom
 /// Validation again after mutating webhooks changed the object.
 fn revalidate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     let causes = crate::defaults::validate(rt, obj);
-    if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid(&rt.group, &rt.kind, meta::name_of(obj), causes)) }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            &rt.group,
+            &rt.kind,
+            meta::name_of(obj),
+            causes,
+        ))
+    }
 }
 
 /// A precondition resourceVersion as sent by a client; garbage never matches.
 fn precondition(rv: &str) -> Option<u64> {
-    if rv.is_empty() { None } else { Some(rv.parse().unwrap_or(u64::MAX)) }
+    if rv.is_empty() {
+        None
+    } else {
+        Some(rv.parse().unwrap_or(u64::MAX))
+    }
 }
 
 /// Build the object to store from the current one and what the client sent,
@@ -361,13 +477,24 @@ fn proposed(t: &Target, current: &Value, sent: Value) -> Result<Value, ApiError>
             let replicas = sent
                 .pointer("/spec/replicas")
                 .and_then(Value::as_i64)
-                .ok_or_else(|| ApiError::invalid("autoscaling", "Scale", meta::name_of(current), vec![crate::error::FieldCause::required("spec.replicas", "")]))?;
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "autoscaling",
+                        "Scale",
+                        meta::name_of(current),
+                        vec![crate::error::FieldCause::required("spec.replicas", "")],
+                    )
+                })?;
             if replicas < 0 {
                 return Err(ApiError::invalid(
                     "autoscaling",
                     "Scale",
                     meta::name_of(current),
-                    vec![crate::error::FieldCause::invalid("spec.replicas", &replicas.to_string(), "must be greater than or equal to 0")],
+                    vec![crate::error::FieldCause::invalid(
+                        "spec.replicas",
+                        &replicas.to_string(),
+                        "must be greater than or equal to 0",
+                    )],
                 ));
             }
             let mut new = current.clone();
@@ -377,7 +504,10 @@ fn proposed(t: &Target, current: &Value, sent: Value) -> Result<Value, ApiError>
         }
         Some("finalize") => {
             let mut new = current.clone();
-            new["spec"]["finalizers"] = sent.pointer("/spec/finalizers").cloned().unwrap_or(json!([]));
+            new["spec"]["finalizers"] = sent
+                .pointer("/spec/finalizers")
+                .cloned()
+                .unwrap_or(json!([]));
             Ok(new)
         }
         Some(_) => Err(ApiError::method_not_allowed()),
@@ -386,8 +516,15 @@ fn proposed(t: &Target, current: &Value, sent: Value) -> Result<Value, ApiError>
 
 /// The view of an object a subresource shows (and admission sees).
 fn view(t: &Target, obj: &Value) -> Value {
-    if t.subresource.as_deref() == Some("scale") { scale_of(obj) } else { obj.clone() }
+    if t.subresource.as_deref() == Some("scale") {
+        scale_of(obj)
+    } else {
+        obj.clone()
+    }
 }
+
+/// From the current object, what the client sent and its resourceVersion precondition.
+type BuildUpdate<'a> = dyn Fn(&Value) -> Result<(Value, Option<u64>), ApiError> + Sync + 'a;
 
 /// The shared tail of PUT and PATCH: prepare, admit, store (retrying lost
 /// races when the client set no precondition).
@@ -396,7 +533,7 @@ async fn write(
     t: &Target,
     name: &str,
     warnings: &mut Vec<String>,
-    build: &(dyn Fn(&Value) -> Result<(Value, Option<u64>), ApiError> + Sync),
+    build: &BuildUpdate<'_>,
 ) -> Outcome {
     let dry_run = ctx.dry_run()?;
     let store = &ctx.state.store;
@@ -418,14 +555,23 @@ async fn write(
         // Mutations of a Scale can only change replicas; of an object, anything.
         let new = if t.subresource.as_deref() == Some("scale") {
             let mut n = new;
-            n["spec"]["replicas"] = admitted.pointer("/spec/replicas").cloned().unwrap_or(n["spec"]["replicas"].clone());
+            n["spec"]["replicas"] = admitted
+                .pointer("/spec/replicas")
+                .cloned()
+                .unwrap_or(n["spec"]["replicas"].clone());
             n
         } else {
             admitted
         };
         revalidate(&t.rt, &new)?;
         match store.commit_update(&t.rt, new, Some(current_rv), dry_run) {
-            Err(e) if e.reason == "Conflict" && client_precondition.is_none() && attempt < WRITE_ATTEMPTS => continue,
+            Err(e)
+                if e.reason == "Conflict"
+                    && client_precondition.is_none()
+                    && attempt < WRITE_ATTEMPTS =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
             Ok(stored) => return Ok((200, view(t, &stored))),
         }
@@ -436,14 +582,25 @@ async fn write(
 async fn update(ctx: &Ctx<'_>, t: &Target, name: &str, warnings: &mut Vec<String>) -> Outcome {
     let body = ctx.decode_body()?;
     if !body.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     let sent_rv = precondition(meta::resource_version_of(&body));
-    write(ctx, t, name, warnings, &|_current| Ok((body.clone(), sent_rv))).await
+    write(ctx, t, name, warnings, &|_current| {
+        Ok((body.clone(), sent_rv))
+    })
+    .await
 }
 
-async fn patch_object(ctx: &Ctx<'_>, t: &Target, name: &str, warnings: &mut Vec<String>) -> Outcome {
-    let patch_type = PatchType::from_content_type(ctx.content_type).ok_or_else(|| ApiError::unsupported_media_type(ctx.content_type))?;
+async fn patch_object(
+    ctx: &Ctx<'_>,
+    t: &Target,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Outcome {
+    let patch_type = PatchType::from_content_type(ctx.content_type)
+        .ok_or_else(|| ApiError::unsupported_media_type(ctx.content_type))?;
     if patch_type == PatchType::StrategicMerge && !t.rt.supports_strategic_merge {
         return Err(ApiError::new(
             415,
@@ -458,19 +615,35 @@ async fn patch_object(ctx: &Ctx<'_>, t: &Target, name: &str, warnings: &mut Vec<
         // A resourceVersion in the patched result differing from the current
         // one can only come from the patch: it is a precondition.
         let rv = meta::resource_version_of(&patched);
-        let client_precondition = (rv != meta::resource_version_of(&current_view)).then(|| precondition(rv)).flatten();
+        let client_precondition = (rv != meta::resource_version_of(&current_view))
+            .then(|| precondition(rv))
+            .flatten();
         Ok((patched, client_precondition))
     })
     .await
 }
 
 fn delete_options(ctx: &Ctx<'_>) -> Result<(Value, bool), ApiError> {
-    let options = if ctx.body.is_empty() { json!({}) } else { ctx.decode_body()? };
-    let body_dry_run = options.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"));
+    let options = if ctx.body.is_empty() {
+        json!({})
+    } else {
+        ctx.decode_body()?
+    };
+    let body_dry_run = options
+        .get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|v| v == "All"));
     Ok((options, ctx.dry_run()? || body_dry_run))
 }
 
-async fn delete_one(ctx: &Ctx<'_>, t: &Target, name: &str, options: &Value, dry_run: bool, warnings: &mut Vec<String>) -> Result<(Value, bool), ApiError> {
+async fn delete_one(
+    ctx: &Ctx<'_>,
+    t: &Target,
+    name: &str,
+    options: &Value,
+    dry_run: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(Value, bool), ApiError> {
     let store = &ctx.state.store;
     let current = store.get_object(&t.rt, t.namespace.as_deref(), name)?;
     if !ctx.state.admission.is_empty() {
@@ -480,9 +653,21 @@ async fn delete_one(ctx: &Ctx<'_>, t: &Target, name: &str, options: &Value, dry_
         warnings.extend(w);
         result?;
     }
-    let uid = options.pointer("/preconditions/uid").and_then(Value::as_str).unwrap_or("");
-    let rv = options.pointer("/preconditions/resourceVersion").and_then(Value::as_str).unwrap_or("");
-    store.commit_delete(&t.rt, t.namespace.as_deref(), name, Some((uid, rv)), dry_run)
+    let uid = options
+        .pointer("/preconditions/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let rv = options
+        .pointer("/preconditions/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    store.commit_delete(
+        &t.rt,
+        t.namespace.as_deref(),
+        name,
+        Some((uid, rv)),
+        dry_run,
+    )
 }
 
 async fn delete(ctx: &Ctx<'_>, t: &Target, name: &str, warnings: &mut Vec<String>) -> Outcome {
@@ -495,7 +680,10 @@ async fn delete(ctx: &Ctx<'_>, t: &Target, name: &str, warnings: &mut Vec<String
     if !t.rt.group.is_empty() {
         details["group"] = json!(t.rt.group);
     }
-    Ok((200, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})))
+    Ok((
+        200,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+    ))
 }
 
 async fn delete_collection(ctx: &Ctx<'_>, t: &Target, warnings: &mut Vec<String>) -> Outcome {
@@ -503,19 +691,34 @@ async fn delete_collection(ctx: &Ctx<'_>, t: &Target, warnings: &mut Vec<String>
     let (labels, fields) = selectors(ctx, &t.rt)?;
     let (items, _) = ctx.state.store.list_objects(&t.rt, t.namespace.as_deref());
     let mut deleted = vec![];
-    for obj in items.iter().filter(|o| labels.matches_object(o) && fields.matches(o)) {
+    for obj in items
+        .iter()
+        .filter(|o| labels.matches_object(o) && fields.matches(o))
+    {
         let target = Target {
             rt: t.rt.clone(),
             namespace: t.rt.namespaced.then(|| meta::namespace_of(obj).to_string()),
             name: None,
             subresource: None,
         };
-        match delete_one(ctx, &target, meta::name_of(obj), &options, dry_run, warnings).await {
+        match delete_one(
+            ctx,
+            &target,
+            meta::name_of(obj),
+            &options,
+            dry_run,
+            warnings,
+        )
+        .await
+        {
             Ok((o, _)) => deleted.push(o),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),
         }
     }
     let rv = ctx.state.store.resource_version();
-    Ok((200, json!({"kind": t.rt.list_kind(), "apiVersion": t.rt.api_version(), "metadata": {"resourceVersion": rv.to_string()}, "items": deleted})))
+    Ok((
+        200,
+        json!({"kind": t.rt.list_kind(), "apiVersion": t.rt.api_version(), "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
+    ))
 }

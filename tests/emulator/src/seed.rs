@@ -12,7 +12,12 @@ pub fn parse_documents(text: &str) -> anyhow::Result<Vec<Value>> {
     for doc in docs {
         match doc {
             Value::Null => {}
-            Value::Object(ref m) if m.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List" || k.ends_with("List")) && m.contains_key("items") => {
+            Value::Object(ref m)
+                if m.get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k == "List" || k.ends_with("List"))
+                    && m.contains_key("items") =>
+            {
                 out.extend(m["items"].as_array().cloned().unwrap_or_default());
             }
             other => out.push(other),
@@ -26,20 +31,41 @@ const HOOK_VARIANTS: &[&[(&str, &str)]] = &[
     &[],
     &[
         ("pre.hook.backup.velero.io/container", "fsfreeze"),
-        ("pre.hook.backup.velero.io/command", r#"["/sbin/fsfreeze","--freeze","/var/log/nginx"]"#),
+        (
+            "pre.hook.backup.velero.io/command",
+            r#"["/sbin/fsfreeze","--freeze","/var/log/nginx"]"#,
+        ),
         ("post.hook.backup.velero.io/container", "fsfreeze"),
-        ("post.hook.backup.velero.io/command", r#"["/sbin/fsfreeze","--unfreeze","/var/log/nginx"]"#),
+        (
+            "post.hook.backup.velero.io/command",
+            r#"["/sbin/fsfreeze","--unfreeze","/var/log/nginx"]"#,
+        ),
     ],
     &[],
     &[
-        ("pre.hook.backup.velero.io/command", r#"["/bin/sh","-c","pg_dump -U postgres > /backup/db.sql"]"#),
+        (
+            "pre.hook.backup.velero.io/command",
+            r#"["/bin/sh","-c","pg_dump -U postgres > /backup/db.sql"]"#,
+        ),
         ("pre.hook.backup.velero.io/timeout", "5m"),
         ("pre.hook.backup.velero.io/on-error", "Fail"),
     ],
-    &[("pre.hook.backup.velero.io/command", "/sbin/fsfreeze --freeze /data"), ("pre.hook.backup.velero.io/timeout", "30")],
+    &[
+        (
+            "pre.hook.backup.velero.io/command",
+            "/sbin/fsfreeze --freeze /data",
+        ),
+        ("pre.hook.backup.velero.io/timeout", "30"),
+    ],
     &[],
-    &[("pre.hook.backup.velero.io/container", "sidecar-missing"), ("pre.hook.backup.velero.io/command", r#"["sync"]"#)],
-    &[("hook.backup.velero.io/command", r#"["/usr/bin/redis-cli","save"]"#)],
+    &[
+        ("pre.hook.backup.velero.io/container", "sidecar-missing"),
+        ("pre.hook.backup.velero.io/command", r#"["sync"]"#),
+    ],
+    &[(
+        "hook.backup.velero.io/command",
+        r#"["/usr/bin/redis-cli","save"]"#,
+    )],
 ];
 
 /// `n` pods spread over `namespaces` namespaces (`team-0`, `team-1`, ...):
@@ -56,7 +82,10 @@ pub fn generate_pods(n: usize, namespaces: usize) -> Vec<Value> {
         let ns = format!("team-{}", i % namespaces);
         let app = apps[i % apps.len()];
         let hooks = HOOK_VARIANTS[i % HOOK_VARIANTS.len()];
-        let annotations: serde_json::Map<String, Value> = hooks.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let annotations: serde_json::Map<String, Value> = hooks
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         let rs = format!("{app}-{:x}", 0x5d8f9c7b4u64 + (i / apps.len()) as u64 % 7);
         let phase = if i % 17 == 0 { "Pending" } else { "Running" };
         let running = phase == "Running";
@@ -127,14 +156,20 @@ mod tests {
     #[test]
     fn yaml_documents() {
         let docs = parse_documents("a: 1\n---\n---\nkind: List\nitems:\n- b: 2\n- c: 3\n").unwrap();
-        assert_eq!(docs, vec![json!({"a": 1}), json!({"b": 2}), json!({"c": 3})]);
+        assert_eq!(
+            docs,
+            vec![json!({"a": 1}), json!({"b": 2}), json!({"c": 3})]
+        );
     }
 
     #[test]
     fn generated_names_are_unique() {
         let pods = generate_pods(500, 3);
-        let mut names: Vec<String> =
-            pods.iter().filter(|p| p["kind"] == "Pod").map(|p| format!("{}/{}", p["metadata"]["namespace"], p["metadata"]["name"])).collect();
+        let mut names: Vec<String> = pods
+            .iter()
+            .filter(|p| p["kind"] == "Pod")
+            .map(|p| format!("{}/{}", p["metadata"]["namespace"], p["metadata"]["name"]))
+            .collect();
         let total = names.len();
         names.sort();
         names.dedup();

@@ -79,8 +79,11 @@ fn parse_value_set(rest: &str) -> Result<Vec<String>, ApiError> {
 
 fn validate_value(v: &str) -> Result<(), ApiError> {
     let ok = v.len() <= 63
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && (v.is_empty() || (v.starts_with(|c: char| c.is_ascii_alphanumeric()) && v.ends_with(|c: char| c.is_ascii_alphanumeric())));
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && (v.is_empty()
+            || (v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && v.ends_with(|c: char| c.is_ascii_alphanumeric())));
     if ok {
         Ok(())
     } else {
@@ -112,7 +115,10 @@ impl LabelSelector {
                 if key.is_empty() || !key.chars().all(is_key_char) {
                     return Err(parse_error(format!("found '{key}', expected: identifier")));
                 }
-                requirements.push(Requirement { key: key.into(), op: Op::DoesNotExist });
+                requirements.push(Requirement {
+                    key: key.into(),
+                    op: Op::DoesNotExist,
+                });
                 continue;
             }
             let key_end = part.find(|c: char| !is_key_char(c)).unwrap_or(part.len());
@@ -130,22 +136,43 @@ impl LabelSelector {
             } else if let Some(v) = rest.strip_prefix('=') {
                 Op::Equals(v.trim().into())
             } else if let Some(v) = rest.strip_prefix('>') {
-                Op::GreaterThan(v.trim().parse().map_err(|_| parse_error(format!("for 'Gt', 'Lt' operators, the value must be an integer, got '{}'", v.trim())))?)
+                Op::GreaterThan(v.trim().parse().map_err(|_| {
+                    parse_error(format!(
+                        "for 'Gt', 'Lt' operators, the value must be an integer, got '{}'",
+                        v.trim()
+                    ))
+                })?)
             } else if let Some(v) = rest.strip_prefix('<') {
-                Op::LessThan(v.trim().parse().map_err(|_| parse_error(format!("for 'Gt', 'Lt' operators, the value must be an integer, got '{}'", v.trim())))?)
-            } else if let Some(v) = rest.strip_prefix("notin").filter(|v| v.starts_with([' ', '('])) {
+                Op::LessThan(v.trim().parse().map_err(|_| {
+                    parse_error(format!(
+                        "for 'Gt', 'Lt' operators, the value must be an integer, got '{}'",
+                        v.trim()
+                    ))
+                })?)
+            } else if let Some(v) = rest
+                .strip_prefix("notin")
+                .filter(|v| v.starts_with([' ', '(']))
+            {
                 Op::NotIn(parse_value_set(v)?)
-            } else if let Some(v) = rest.strip_prefix("in").filter(|v| v.starts_with([' ', '('])) {
+            } else if let Some(v) = rest
+                .strip_prefix("in")
+                .filter(|v| v.starts_with([' ', '(']))
+            {
                 Op::In(parse_value_set(v)?)
             } else {
-                return Err(parse_error(format!("found '{rest}', expected: in, notin, =, ==, !=, gt, lt")));
+                return Err(parse_error(format!(
+                    "found '{rest}', expected: in, notin, =, ==, !=, gt, lt"
+                )));
             };
             match &op {
                 Op::Equals(v) | Op::NotEquals(v) => validate_value(v)?,
                 Op::In(vs) | Op::NotIn(vs) => vs.iter().try_for_each(|v| validate_value(v))?,
                 _ => {}
             }
-            requirements.push(Requirement { key: key.into(), op });
+            requirements.push(Requirement {
+                key: key.into(),
+                op,
+            });
         }
         Ok(LabelSelector { requirements })
     }
@@ -156,23 +183,39 @@ impl LabelSelector {
         let mut requirements = vec![];
         if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
             for (k, v) in m {
-                requirements.push(Requirement { key: k.clone(), op: Op::Equals(v.as_str().unwrap_or_default().into()) });
+                requirements.push(Requirement {
+                    key: k.clone(),
+                    op: Op::Equals(v.as_str().unwrap_or_default().into()),
+                });
             }
         }
         if let Some(exprs) = sel.get("matchExpressions").and_then(Value::as_array) {
             for e in exprs {
-                let key = e.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+                let key = e
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let values: Vec<String> = e
                     .get("values")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let op = match e.get("operator").and_then(Value::as_str) {
                     Some("In") => Op::In(values),
                     Some("NotIn") => Op::NotIn(values),
                     Some("Exists") => Op::Exists,
                     Some("DoesNotExist") => Op::DoesNotExist,
-                    other => return Err(ApiError::bad_request(format!("{other:?} is not a valid label selector operator"))),
+                    other => {
+                        return Err(ApiError::bad_request(format!(
+                            "{other:?} is not a valid label selector operator"
+                        )));
+                    }
                 };
                 requirements.push(Requirement { key, op });
             }
@@ -195,8 +238,12 @@ impl LabelSelector {
                 Op::NotEquals(v) => value != Some(v),
                 Op::In(vs) => value.is_some_and(|x| vs.contains(x)),
                 Op::NotIn(vs) => value.is_none_or(|x| !vs.contains(x)),
-                Op::GreaterThan(n) => value.and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x > *n),
-                Op::LessThan(n) => value.and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x < *n),
+                Op::GreaterThan(n) => value
+                    .and_then(|x| x.parse::<i64>().ok())
+                    .is_some_and(|x| x > *n),
+                Op::LessThan(n) => value
+                    .and_then(|x| x.parse::<i64>().ok())
+                    .is_some_and(|x| x < *n),
             }
         })
     }
@@ -211,7 +258,11 @@ impl LabelSelector {
 pub fn labels_of(obj: &Value) -> BTreeMap<String, String> {
     obj.pointer("/metadata/labels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -268,11 +319,18 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once('=') {
                 (f, v, false)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             let field = field.trim();
-            if field != "metadata.name" && field != "metadata.namespace" && !type_fields(rt).contains(&field) {
-                return Err(ApiError::bad_request(format!("field label not supported: {field}")));
+            if field != "metadata.name"
+                && field != "metadata.namespace"
+                && !type_fields(rt).contains(&field)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {field}"
+                )));
             }
             terms.push((field.to_string(), value.trim().to_string(), negated));
         }
@@ -291,8 +349,7 @@ impl FieldSelector {
         })
     }
 
-    /// The single `metadata.name=x` term, if that is what the selector is
-    /// (kubectl's wait-for-deletion uses exactly this).
+    /// Whether the selector has no terms (selects every object).
     pub fn is_everything(&self) -> bool {
         self.terms.is_empty()
     }
@@ -304,7 +361,10 @@ mod tests {
     use serde_json::json;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -329,7 +389,11 @@ mod tests {
             ("n<4", false),
             ("app=", false),
         ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&l), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&l),
+                want,
+                "{sel}"
+            );
         }
     }
 
@@ -347,6 +411,10 @@ mod tests {
         .unwrap();
         assert!(s.matches(&labels(&[("a", "b")])));
         assert!(!s.matches(&labels(&[("a", "b"), ("c", "d")])));
-        assert!(LabelSelector::from_structured(&Value::Null).unwrap().is_everything());
+        assert!(
+            LabelSelector::from_structured(&Value::Null)
+                .unwrap()
+                .is_everything()
+        );
     }
 }

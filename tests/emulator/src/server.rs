@@ -19,8 +19,8 @@ use tokio_rustls::TlsAcceptor;
 use crate::admission::{AdmissionChain, UserInfo};
 use crate::discovery;
 use crate::error::ApiError;
-use crate::{openapi, rest};
 use crate::store::Store;
+use crate::{openapi, rest};
 
 /// Response bodies: whole JSON documents, or a watch stream.
 pub(crate) type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -43,7 +43,12 @@ pub struct Fault {
 impl Fault {
     /// Fail the next `times` requests whose path contains `path_contains`.
     pub fn new(path_contains: &str, times: usize, error: ApiError) -> Self {
-        Fault { method: None, path_contains: path_contains.into(), times, error }
+        Fault {
+            method: None,
+            path_contains: path_contains.into(),
+            times,
+            error,
+        }
     }
 
     pub fn method(mut self, method: &str) -> Self {
@@ -110,14 +115,26 @@ pub(crate) async fn serve(
 }
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never: Infallible| match never {}).boxed_unsync()
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
 }
 
 pub(crate) fn json_response(status: u16, value: &Value, warnings: &[String]) -> Response<Body> {
-    json_bytes_response(status, serde_json::to_vec(value).unwrap_or_default(), "application/json", warnings)
+    json_bytes_response(
+        status,
+        serde_json::to_vec(value).unwrap_or_default(),
+        "application/json",
+        warnings,
+    )
 }
 
-pub(crate) fn json_bytes_response(status: u16, body: Vec<u8>, content_type: &str, warnings: &[String]) -> Response<Body> {
+pub(crate) fn json_bytes_response(
+    status: u16,
+    body: Vec<u8>,
+    content_type: &str,
+    warnings: &[String],
+) -> Response<Body> {
     let mut b = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", content_type)
@@ -147,7 +164,11 @@ pub(crate) fn error_response(e: &ApiError, warnings: &[String]) -> Response<Body
 }
 
 fn header(req: &Request<Incoming>, name: &str) -> String {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Body> {
@@ -171,7 +192,11 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
         Ok(b) => b.to_bytes(),
         Err(_) => {
             return error_response(
-                &ApiError::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {MAX_BODY}")),
+                &ApiError::new(
+                    413,
+                    "RequestEntityTooLarge",
+                    format!("Request entity too large: limit is {MAX_BODY}"),
+                ),
                 &[],
             );
         }
@@ -193,7 +218,10 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
         });
     }
 
-    let user = match authorization.strip_prefix("Bearer ").and_then(|t| state.tokens.get(t.trim())) {
+    let user = match authorization
+        .strip_prefix("Bearer ")
+        .and_then(|t| state.tokens.get(t.trim()))
+    {
         Some(u) => u.clone(),
         None => return error_response(&ApiError::unauthorized(), &[]),
     };
@@ -203,7 +231,11 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
     }
 
     let registry = state.store.registry().clone();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let discovery_doc = |v: Option<Value>| match v {
         Some(v) if method == "GET" => json_response(200, &v, &[]),
         Some(_) => error_response(&ApiError::method_not_allowed(), &[]),
@@ -227,14 +259,42 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
         ["apis"] => discovery_doc(Some(discovery::api_group_list(&registry))),
         ["api", version] => discovery_doc(discovery::api_resource_list(&registry, "", version)),
         ["apis", group] => discovery_doc(discovery::api_group(&registry, group)),
-        ["apis", group, version] => discovery_doc(discovery::api_resource_list(&registry, group, version)),
+        ["apis", group, version] => {
+            discovery_doc(discovery::api_resource_list(&registry, group, version))
+        }
         ["openapi", "v3"] => discovery_doc(Some(openapi::index(&registry))),
-        ["openapi", "v3", rest @ ..] => discovery_doc(openapi::group_version(&registry, &rest.join("/"))),
+        ["openapi", "v3", rest @ ..] => {
+            discovery_doc(openapi::group_version(&registry, &rest.join("/")))
+        }
         ["api", version, rest @ ..] => {
-            rest::handle(&state, &user, &method, "", version, rest, &query, &accept, &content_type, body).await
+            rest::handle(
+                &state,
+                &user,
+                &method,
+                "",
+                version,
+                rest,
+                &query,
+                &accept,
+                &content_type,
+                body,
+            )
+            .await
         }
         ["apis", group, version, rest @ ..] => {
-            rest::handle(&state, &user, &method, group, version, rest, &query, &accept, &content_type, body).await
+            rest::handle(
+                &state,
+                &user,
+                &method,
+                group,
+                version,
+                rest,
+                &query,
+                &accept,
+                &content_type,
+                body,
+            )
+            .await
         }
         _ => error_response(&ApiError::unknown_resource(), &[]),
     }
@@ -243,7 +303,9 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
 fn take_fault(state: &ServerState, method: &str, path: &str) -> Option<ApiError> {
     let mut faults = state.faults.lock().unwrap_or_else(|p| p.into_inner());
     let i = faults.iter().position(|f| {
-        f.times > 0 && path.contains(&f.path_contains) && f.method.as_deref().is_none_or(|m| m == method)
+        f.times > 0
+            && path.contains(&f.path_contains)
+            && f.method.as_deref().is_none_or(|m| m == method)
     })?;
     faults[i].times -= 1;
     let e = faults[i].error.clone();

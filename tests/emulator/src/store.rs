@@ -52,6 +52,7 @@ pub struct StoreEvent {
 }
 
 type Key = (String, String);
+type EventReceiver = broadcast::Receiver<Arc<StoreEvent>>;
 
 struct State {
     resource_version: u64,
@@ -78,12 +79,18 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("resource_version", &self.resource_version()).finish()
+        f.debug_struct("Store")
+            .field("resource_version", &self.resource_version())
+            .finish()
     }
 }
 
 fn ns_key(rt: &ResourceType, ns: Option<&str>) -> String {
-    if rt.namespaced { ns.unwrap_or("").to_string() } else { String::new() }
+    if rt.namespaced {
+        ns.unwrap_or("").to_string()
+    } else {
+        String::new()
+    }
 }
 
 impl Store {
@@ -115,8 +122,16 @@ impl Store {
     }
 
     /// The type served at `group/version/plural`, or the apiserver's 404.
-    pub fn resource(&self, group: &str, version: &str, plural: &str) -> Result<Arc<ResourceType>, ApiError> {
-        self.shared.registry.find(group, version, plural).ok_or_else(ApiError::unknown_resource)
+    pub fn resource(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Result<Arc<ResourceType>, ApiError> {
+        self.shared
+            .registry
+            .find(group, version, plural)
+            .ok_or_else(ApiError::unknown_resource)
     }
 
     /// The current (latest assigned) resourceVersion.
@@ -124,7 +139,15 @@ impl Store {
         self.lock().resource_version
     }
 
-    fn emit(&self, st: &mut State, event_type: EventType, rt: &ResourceType, object: &Value, previous: Option<Value>, rv: u64) {
+    fn emit(
+        &self,
+        st: &mut State,
+        event_type: EventType,
+        rt: &ResourceType,
+        object: &Value,
+        previous: Option<Value>,
+        rv: u64,
+    ) {
         let ev = Arc::new(StoreEvent {
             event_type,
             group: rt.group.clone(),
@@ -159,7 +182,11 @@ impl Store {
         let rt = self.type_of(&obj)?;
         let ns = if rt.namespaced {
             let ns = meta::namespace_of(&obj);
-            Some(if ns.is_empty() { "default".to_string() } else { ns.to_string() })
+            Some(if ns.is_empty() {
+                "default".to_string()
+            } else {
+                ns.to_string()
+            })
         } else {
             None
         };
@@ -183,20 +210,35 @@ impl Store {
 
     /// Create namespace `name` unless it exists.
     pub fn ensure_namespace(&self, name: &str) -> Result<(), ApiError> {
-        match self.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})) {
+        match self
+            .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+        {
             Ok(_) => Ok(()),
             Err(e) if e.reason == "AlreadyExists" => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    pub fn get(&self, group: &str, version: &str, plural: &str, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub fn get(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         let rt = self.resource(group, version, plural)?;
         self.get_object(&rt, ns, name)
     }
 
     /// All objects of a type (in one namespace, or everywhere with `None`), sorted.
-    pub fn list(&self, group: &str, version: &str, plural: &str, ns: Option<&str>) -> Result<Vec<Value>, ApiError> {
+    pub fn list(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        ns: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError> {
         let rt = self.resource(group, version, plural)?;
         Ok(self.list_objects(&rt, ns).0)
     }
@@ -214,14 +256,29 @@ impl Store {
         self.commit_update(&rt, merged, expected, false)
     }
 
-    pub fn delete(&self, group: &str, version: &str, plural: &str, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub fn delete(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         let rt = self.resource(group, version, plural)?;
-        self.commit_delete(&rt, ns, name, None, false).map(|(obj, _)| obj)
+        self.commit_delete(&rt, ns, name, None, false)
+            .map(|(obj, _)| obj)
     }
 
     /// Write the object again unchanged so that its resourceVersion moves on
     /// (emits MODIFIED): a client holding the old version now gets 409 Conflict.
-    pub fn bump_resource_version(&self, group: &str, version: &str, plural: &str, ns: Option<&str>, name: &str) -> Result<String, ApiError> {
+    pub fn bump_resource_version(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<String, ApiError> {
         let rt = self.resource(group, version, plural)?;
         let current = self.get_object(&rt, ns, name)?;
         let updated = self.commit_update(&rt, current, None, false)?;
@@ -253,7 +310,12 @@ impl Store {
                 }));
             }
         }
-        StoreWatch { rx, group: group.into(), plural: plural.into(), pending }
+        StoreWatch {
+            rx,
+            group: group.into(),
+            plural: plural.into(),
+            pending,
+        }
     }
 
     // ---------------------------------------------------------------------
@@ -266,12 +328,24 @@ impl Store {
         if api_version.is_empty() || kind.is_empty() {
             return Err(ApiError::bad_request("Object 'Kind' is missing in object"));
         }
-        self.shared.registry.find_kind(api_version, kind).ok_or_else(|| {
-            ApiError::new(404, "NotFound", format!("no matches for kind \"{kind}\" in version \"{api_version}\""))
-        })
+        self.shared
+            .registry
+            .find_kind(api_version, kind)
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "NotFound",
+                    format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
+                )
+            })
     }
 
-    pub(crate) fn get_object(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    pub(crate) fn get_object(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
         let st = self.lock();
         st.objects
             .get(&(rt.group.clone(), rt.plural.clone()))
@@ -299,9 +373,16 @@ impl Store {
 
     /// Validate a create body and fill in what the server owns: name from
     /// generateName, uid, creationTimestamp, generation, defaults.
-    pub(crate) fn prepare_create(&self, rt: &ResourceType, ns: Option<&str>, mut obj: Value) -> Result<Value, ApiError> {
+    pub(crate) fn prepare_create(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         }
         check_type_matches(rt, &obj)?;
         let md = meta::metadata_mut(&mut obj);
@@ -317,8 +398,16 @@ impl Store {
         } else {
             md.remove("namespace");
         }
-        let name = md.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-        let generate = md.get("generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = md
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let generate = md
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let name = if name.is_empty() && !generate.is_empty() {
             let mut base = generate.clone();
             base.truncate(58);
@@ -331,12 +420,24 @@ impl Store {
                 &rt.group,
                 &rt.kind,
                 "",
-                vec![FieldCause::required("metadata.name", "name or generateName is required")],
+                vec![FieldCause::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
             ));
         }
-        let name_problem = if rt.kind == "Namespace" || rt.kind == "Service" { meta::check_label(&name) } else { meta::check_subdomain(&name) };
+        let name_problem = if rt.kind == "Namespace" || rt.kind == "Service" {
+            meta::check_label(&name)
+        } else {
+            meta::check_subdomain(&name)
+        };
         if let Some(problem) = name_problem {
-            return Err(ApiError::invalid(&rt.group, &rt.kind, &name, vec![FieldCause::invalid("metadata.name", &name, &problem)]));
+            return Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                &name,
+                vec![FieldCause::invalid("metadata.name", &name, &problem)],
+            ));
         }
         md.insert("name".into(), json!(name));
         md.insert("uid".into(), json!(meta::new_uid()));
@@ -361,9 +462,16 @@ impl Store {
 
     /// Merge an update body onto the current object: identity and
     /// server-owned metadata are kept, generation moves when the spec changed.
-    pub(crate) fn prepare_update(&self, rt: &ResourceType, current: &Value, mut obj: Value) -> Result<Value, ApiError> {
+    pub(crate) fn prepare_update(
+        &self,
+        rt: &ResourceType,
+        current: &Value,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a JSON object",
+            ));
         }
         check_type_matches(rt, &obj)?;
         let name = meta::name_of(current).to_string();
@@ -379,13 +487,27 @@ impl Store {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        let body_uid = obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("").to_string();
-        if !body_uid.is_empty() && Some(body_uid.as_str()) != current.pointer("/metadata/uid").and_then(Value::as_str) {
+        let body_uid = obj
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if !body_uid.is_empty()
+            && Some(body_uid.as_str()) != current.pointer("/metadata/uid").and_then(Value::as_str)
+        {
             return Err(ApiError::conflict(&rt.group, &rt.plural, &name));
         }
         let rv = meta::resource_version_of(&obj).to_string();
         let md = meta::metadata_mut(&mut obj);
-        for key in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for key in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match current.pointer(&format!("/metadata/{key}")) {
                 Some(v) => md.insert(key.into(), v.clone()),
                 None => md.remove(key),
@@ -398,7 +520,11 @@ impl Store {
         obj["kind"] = json!(rt.kind);
         defaults::apply(rt, &mut obj);
         if rt.tracks_generation && meta::spec_changed(current, &obj) {
-            let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            let g = current
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
             meta::metadata_mut(&mut obj).insert("generation".into(), json!(g));
         }
         let causes = defaults::validate(rt, &obj);
@@ -408,7 +534,12 @@ impl Store {
         Ok(obj)
     }
 
-    pub(crate) fn commit_create(&self, rt: &ResourceType, mut obj: Value, dry_run: bool) -> Result<Value, ApiError> {
+    pub(crate) fn commit_create(
+        &self,
+        rt: &ResourceType,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         let ns = meta::namespace_of(&obj).to_string();
         let name = meta::name_of(&obj).to_string();
@@ -422,7 +553,10 @@ impl Store {
             }
         }
         let key = (ns_key(rt, Some(&ns)), name.clone());
-        let table = st.objects.entry((rt.group.clone(), rt.plural.clone())).or_default();
+        let table = st
+            .objects
+            .entry((rt.group.clone(), rt.plural.clone()))
+            .or_default();
         if table.contains_key(&key) {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
@@ -431,7 +565,10 @@ impl Store {
         }
         let rv = Self::next_rv(&mut st);
         meta::metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
-        st.objects.entry((rt.group.clone(), rt.plural.clone())).or_default().insert(key, obj.clone());
+        st.objects
+            .entry((rt.group.clone(), rt.plural.clone()))
+            .or_default()
+            .insert(key, obj.clone());
         self.emit(&mut st, EventType::Added, rt, &obj, None, rv);
         Ok(obj)
     }
@@ -439,7 +576,13 @@ impl Store {
     /// Store `obj` in place of the current object. `expected_rv` is the
     /// optimistic-concurrency precondition. An object being deleted whose
     /// last finalizer is removed goes away here.
-    pub(crate) fn commit_update(&self, rt: &ResourceType, mut obj: Value, expected_rv: Option<u64>, dry_run: bool) -> Result<Value, ApiError> {
+    pub(crate) fn commit_update(
+        &self,
+        rt: &ResourceType,
+        mut obj: Value,
+        expected_rv: Option<u64>,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         let ns = ns_key(rt, Some(meta::namespace_of(&obj)));
         let name = meta::name_of(&obj).to_string();
@@ -455,14 +598,21 @@ impl Store {
             return Err(ApiError::conflict(&rt.group, &rt.plural, &name));
         }
         if dry_run {
-            meta::metadata_mut(&mut obj).insert("resourceVersion".into(), json!(current_rv.to_string()));
+            meta::metadata_mut(&mut obj)
+                .insert("resourceVersion".into(), json!(current_rv.to_string()));
             return Ok(obj);
         }
         let rv = Self::next_rv(&mut st);
         meta::metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
         let finalized = obj.pointer("/metadata/deletionTimestamp").is_some()
-            && obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
-        let table = st.objects.get_mut(&(rt.group.clone(), rt.plural.clone())).expect("checked above");
+            && obj
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(|f| f.is_empty());
+        let table = st
+            .objects
+            .get_mut(&(rt.group.clone(), rt.plural.clone()))
+            .expect("checked above");
         if finalized {
             table.remove(&key);
             self.emit(&mut st, EventType::Deleted, rt, &obj, None, rv);
@@ -494,16 +644,35 @@ impl Store {
             .cloned()
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
         if let Some((uid, rv)) = preconditions {
-            let uid_ok = uid.is_empty() || obj.pointer("/metadata/uid").and_then(Value::as_str) == Some(uid);
+            let uid_ok =
+                uid.is_empty() || obj.pointer("/metadata/uid").and_then(Value::as_str) == Some(uid);
             let rv_ok = rv.is_empty() || meta::resource_version_of(&obj) == rv;
             if !uid_ok || !rv_ok {
-                let which = if !uid_ok { format!("UID in precondition: {uid}, UID in object meta: {}", obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("")) } else { format!("ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", meta::resource_version_of(&obj)) };
+                let which = if !uid_ok {
+                    format!(
+                        "UID in precondition: {uid}, UID in object meta: {}",
+                        obj.pointer("/metadata/uid")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    )
+                } else {
+                    format!(
+                        "ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        meta::resource_version_of(&obj)
+                    )
+                };
                 let mut e = ApiError::conflict(&rt.group, &rt.plural, name);
-                e.message = format!("Operation cannot be fulfilled on {} \"{name}\": Precondition failed: {which}", crate::error::qualified(&rt.group, &rt.plural));
+                e.message = format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: {which}",
+                    crate::error::qualified(&rt.group, &rt.plural)
+                );
                 return Err(e);
             }
         }
-        let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        let has_finalizers = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
         if dry_run {
             return Ok((with_api_version(rt, &obj), !has_finalizers));
         }
@@ -515,7 +684,10 @@ impl Store {
                 md.insert("deletionTimestamp".into(), json!(meta::now_rfc3339()));
                 md.insert("deletionGracePeriodSeconds".into(), json!(0));
                 md.insert("resourceVersion".into(), json!(rv.to_string()));
-                st.objects.get_mut(&tk).expect("present").insert(key, obj.clone());
+                st.objects
+                    .get_mut(&tk)
+                    .expect("present")
+                    .insert(key, obj.clone());
                 self.emit(&mut st, EventType::Modified, rt, &obj, Some(previous), rv);
             }
             return Ok((with_api_version(rt, &obj), false));
@@ -538,13 +710,18 @@ impl Store {
         for rt in registry.all().iter().filter(|t| t.namespaced) {
             let tk = (rt.group.clone(), rt.plural.clone());
             let keys: Vec<Key> = match st.objects.get(&tk) {
-                Some(m) => m.range((ns.to_string(), String::new())..).take_while(|((n, _), _)| n == ns).map(|(k, _)| k.clone()).collect(),
+                Some(m) => m
+                    .range((ns.to_string(), String::new())..)
+                    .take_while(|((n, _), _)| n == ns)
+                    .map(|(k, _)| k.clone())
+                    .collect(),
                 None => continue,
             };
             for k in keys {
                 if let Some(mut obj) = st.objects.get_mut(&tk).and_then(|m| m.remove(&k)) {
                     let rv = Self::next_rv(st);
-                    meta::metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
+                    meta::metadata_mut(&mut obj)
+                        .insert("resourceVersion".into(), json!(rv.to_string()));
                     self.emit(st, EventType::Deleted, rt, &obj, None, rv);
                 }
             }
@@ -554,13 +731,21 @@ impl Store {
     /// Events after `rv` still in the history plus a live receiver, taken
     /// atomically so that nothing falls in between. `Err(floor)` when events
     /// after `rv` have already been dropped (the watch gets 410 Gone).
-    pub(crate) fn events_since(&self, rv: u64) -> Result<(Vec<Arc<StoreEvent>>, broadcast::Receiver<Arc<StoreEvent>>), u64> {
+    pub(crate) fn events_since(
+        &self,
+        rv: u64,
+    ) -> Result<(Vec<Arc<StoreEvent>>, EventReceiver), u64> {
         let st = self.lock();
         if rv < st.history_floor {
             return Err(st.history_floor + 1);
         }
         let rx = self.shared.events.subscribe();
-        let replay = st.history.iter().filter(|e| e.resource_version > rv).cloned().collect();
+        let replay = st
+            .history
+            .iter()
+            .filter(|e| e.resource_version > rv)
+            .cloned()
+            .collect();
         Ok((replay, rx))
     }
 
@@ -594,7 +779,10 @@ pub(crate) fn with_api_version(rt: &ResourceType, obj: &Value) -> Value {
 fn check_type_matches(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    if (!kind.is_empty() && kind != rt.kind) || (!api_version.is_empty() && crate::resources::split_api_version(api_version).0 != rt.group) {
+    if (!kind.is_empty() && kind != rt.kind)
+        || (!api_version.is_empty()
+            && crate::resources::split_api_version(api_version).0 != rt.group)
+    {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",
             rt.api_version()

@@ -86,7 +86,9 @@ impl PrinterColumn {
         match &self.cell {
             Cell::JsonPath(path) => {
                 let pointer = path.trim_start_matches('.').replace('.', "/");
-                obj.pointer(&format!("/{pointer}")).cloned().unwrap_or(Value::Null)
+                obj.pointer(&format!("/{pointer}"))
+                    .cloned()
+                    .unwrap_or(Value::Null)
             }
             Cell::Age => json!(age(obj.pointer("/metadata/creationTimestamp"), now)),
             Cell::Compute(f) => f(obj),
@@ -124,7 +126,12 @@ impl IncludeObject {
 }
 
 /// Render objects as a Table. `list_metadata` becomes the Table's `metadata`.
-pub fn render(columns: &[PrinterColumn], objects: &[Value], include: IncludeObject, list_metadata: Value) -> Value {
+pub fn render(
+    columns: &[PrinterColumn],
+    objects: &[Value],
+    include: IncludeObject,
+    list_metadata: Value,
+) -> Value {
     let now = jiff::Timestamp::now();
     let columns = full_columns(columns);
     let rows: Vec<Value> = objects
@@ -157,14 +164,20 @@ pub fn render(columns: &[PrinterColumn], objects: &[Value], include: IncludeObje
 
 /// `translateTimestampSince`: `<unknown>` without a timestamp.
 fn age(ts: Option<&Value>, now: jiff::Timestamp) -> String {
-    match ts.and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
+    match ts
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+    {
         Some(t) => human_duration(now.as_second() - t.as_second()),
         None => "<unknown>".into(),
     }
 }
 
 fn since(ts: Option<&Value>) -> String {
-    match ts.and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
+    match ts
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+    {
         Some(t) => human_duration(jiff::Timestamp::now().as_second() - t.as_second()),
         None => "<none>".into(),
     }
@@ -184,7 +197,11 @@ pub fn human_duration(seconds: i64) -> String {
     let minutes = seconds / 60;
     if minutes < 10 {
         let s = seconds % 60;
-        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
     }
     if minutes < 180 {
         return format!("{minutes}m");
@@ -192,21 +209,33 @@ pub fn human_duration(seconds: i64) -> String {
     let hours = seconds / 3600;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     }
     if hours < 24 * 365 * 8 {
         let dy = (hours / 24) % 365;
-        return if dy == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{dy}d", hours / 24 / 365) };
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
     }
     format!("{}y", hours / 24 / 365)
 }
@@ -228,28 +257,45 @@ fn len_at(o: &Value, pointer: &str) -> usize {
 }
 
 fn none_if_empty(s: String) -> Value {
-    if s.is_empty() { json!("<none>") } else { json!(s) }
+    if s.is_empty() {
+        json!("<none>")
+    } else {
+        json!(s)
+    }
 }
 
 fn label_map_string(m: Option<&Value>) -> String {
     match m.and_then(Value::as_object) {
-        Some(m) => m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","),
+        Some(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join(","),
         None => String::new(),
     }
 }
 
 fn template_containers(o: &Value) -> Value {
-    let names: Vec<&str> = containers_of(o).iter().map(|c| str_at(c, "/name")).collect();
+    let names: Vec<&str> = containers_of(o)
+        .iter()
+        .map(|c| str_at(c, "/name"))
+        .collect();
     json!(names.join(","))
 }
 
 fn template_images(o: &Value) -> Value {
-    let images: Vec<&str> = containers_of(o).iter().map(|c| str_at(c, "/image")).collect();
+    let images: Vec<&str> = containers_of(o)
+        .iter()
+        .map(|c| str_at(c, "/image"))
+        .collect();
     json!(images.join(","))
 }
 
 fn containers_of(o: &Value) -> &[Value] {
-    for p in ["/spec/template/spec/containers", "/spec/jobTemplate/spec/template/spec/containers"] {
+    for p in [
+        "/spec/template/spec/containers",
+        "/spec/jobTemplate/spec/template/spec/containers",
+    ] {
         if let Some(Value::Array(a)) = o.pointer(p) {
             return a;
         }
@@ -260,7 +306,9 @@ fn containers_of(o: &Value) -> &[Value] {
 fn selector(o: &Value) -> Value {
     let s = o.pointer("/spec/selector");
     let s = match s {
-        Some(v) if v.get("matchLabels").is_some() || v.get("matchExpressions").is_some() => v.get("matchLabels"),
+        Some(v) if v.get("matchLabels").is_some() || v.get("matchExpressions").is_some() => {
+            v.get("matchLabels")
+        }
         other => other,
     };
     none_if_empty(label_map_string(s))
@@ -294,7 +342,11 @@ fn pod_status(o: &Value) -> Value {
     if let Some(r) = o.pointer("/status/reason").and_then(Value::as_str) {
         reason = r.to_string();
     }
-    let init_statuses = o.pointer("/status/initContainerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
+    let init_statuses = o
+        .pointer("/status/initContainerStatuses")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let init_count = len_at(o, "/spec/initContainers");
     let mut initializing = false;
     for (i, cs) in init_statuses.iter().enumerate() {
@@ -303,8 +355,14 @@ fn pod_status(o: &Value) -> Value {
                 continue;
             }
             let r = str_at(t, "/reason");
-            reason = if !r.is_empty() { format!("Init:{r}") } else { format!("Init:ExitCode:{}", int_at(t, "/exitCode")) };
-        } else if let Some(w) = cs.pointer("/state/waiting").filter(|w| !str_at(w, "/reason").is_empty() && str_at(w, "/reason") != "PodInitializing") {
+            reason = if !r.is_empty() {
+                format!("Init:{r}")
+            } else {
+                format!("Init:ExitCode:{}", int_at(t, "/exitCode"))
+            };
+        } else if let Some(w) = cs.pointer("/state/waiting").filter(|w| {
+            !str_at(w, "/reason").is_empty() && str_at(w, "/reason") != "PodInitializing"
+        }) {
             reason = format!("Init:{}", str_at(w, "/reason"));
         } else {
             reason = format!("Init:{i}/{init_count}");
@@ -313,7 +371,11 @@ fn pod_status(o: &Value) -> Value {
         break;
     }
     if !initializing {
-        let statuses = o.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
+        let statuses = o
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut has_running = false;
         for cs in statuses.iter().rev() {
             let waiting = str_at(cs, "/state/waiting/reason");
@@ -322,8 +384,17 @@ fn pod_status(o: &Value) -> Value {
                 reason = waiting.to_string();
             } else if let Some(t) = terminated {
                 let r = str_at(t, "/reason");
-                reason = if !r.is_empty() { r.to_string() } else { format!("ExitCode:{}", int_at(t, "/exitCode")) };
-            } else if cs.pointer("/ready").and_then(Value::as_bool).unwrap_or(false) && cs.pointer("/state/running").is_some() {
+                reason = if !r.is_empty() {
+                    r.to_string()
+                } else {
+                    format!("ExitCode:{}", int_at(t, "/exitCode"))
+                };
+            } else if cs
+                .pointer("/ready")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+                && cs.pointer("/state/running").is_some()
+            {
                 has_running = true;
             }
         }
@@ -344,7 +415,11 @@ pub fn pod_columns() -> Vec<PrinterColumn> {
             let ready = o
                 .pointer("/status/containerStatuses")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter(|c| c.get("ready").and_then(Value::as_bool).unwrap_or(false)).count())
+                .map(|a| {
+                    a.iter()
+                        .filter(|c| c.get("ready").and_then(Value::as_bool).unwrap_or(false))
+                        .count()
+                })
                 .unwrap_or(0);
             json!(format!("{ready}/{total}"))
         }),
@@ -358,12 +433,22 @@ pub fn pod_columns() -> Vec<PrinterColumn> {
             json!(restarts.to_string())
         }),
         age_col(),
-        wide("IP", "string", |o| none_if_empty(str_at(o, "/status/podIP").into())),
-        wide("Node", "string", |o| none_if_empty(str_at(o, "/spec/nodeName").into())),
-        wide("Nominated Node", "string", |o| none_if_empty(str_at(o, "/status/nominatedNodeName").into())),
+        wide("IP", "string", |o| {
+            none_if_empty(str_at(o, "/status/podIP").into())
+        }),
+        wide("Node", "string", |o| {
+            none_if_empty(str_at(o, "/spec/nodeName").into())
+        }),
+        wide("Nominated Node", "string", |o| {
+            none_if_empty(str_at(o, "/status/nominatedNodeName").into())
+        }),
         wide("Readiness Gates", "string", |o| {
             let n = len_at(o, "/spec/readinessGates");
-            if n == 0 { json!("<none>") } else { json!(format!("0/{n}")) }
+            if n == 0 {
+                json!("<none>")
+            } else {
+                json!(format!("0/{n}"))
+            }
         }),
     ]
 }
@@ -371,10 +456,18 @@ pub fn pod_columns() -> Vec<PrinterColumn> {
 pub fn deployment_columns() -> Vec<PrinterColumn> {
     vec![
         col("Ready", "string", |o| {
-            json!(format!("{}/{}", int_at(o, "/status/readyReplicas"), int_at(o, "/spec/replicas")))
+            json!(format!(
+                "{}/{}",
+                int_at(o, "/status/readyReplicas"),
+                int_at(o, "/spec/replicas")
+            ))
         }),
-        col("Up-to-date", "integer", |o| json!(int_at(o, "/status/updatedReplicas"))),
-        col("Available", "integer", |o| json!(int_at(o, "/status/availableReplicas"))),
+        col("Up-to-date", "integer", |o| {
+            json!(int_at(o, "/status/updatedReplicas"))
+        }),
+        col("Available", "integer", |o| {
+            json!(int_at(o, "/status/availableReplicas"))
+        }),
         age_col(),
         wide("Containers", "string", template_containers),
         wide("Images", "string", template_images),
@@ -385,7 +478,11 @@ pub fn deployment_columns() -> Vec<PrinterColumn> {
 pub fn stateful_set_columns() -> Vec<PrinterColumn> {
     vec![
         col("Ready", "string", |o| {
-            json!(format!("{}/{}", int_at(o, "/status/readyReplicas"), int_at(o, "/spec/replicas")))
+            json!(format!(
+                "{}/{}",
+                int_at(o, "/status/readyReplicas"),
+                int_at(o, "/spec/replicas")
+            ))
         }),
         age_col(),
         wide("Containers", "string", template_containers),
@@ -395,13 +492,25 @@ pub fn stateful_set_columns() -> Vec<PrinterColumn> {
 
 pub fn daemon_set_columns() -> Vec<PrinterColumn> {
     vec![
-        col("Desired", "integer", |o| json!(int_at(o, "/status/desiredNumberScheduled"))),
-        col("Current", "integer", |o| json!(int_at(o, "/status/currentNumberScheduled"))),
-        col("Ready", "integer", |o| json!(int_at(o, "/status/numberReady"))),
-        col("Up-to-date", "integer", |o| json!(int_at(o, "/status/updatedNumberScheduled"))),
-        col("Available", "integer", |o| json!(int_at(o, "/status/numberAvailable"))),
+        col("Desired", "integer", |o| {
+            json!(int_at(o, "/status/desiredNumberScheduled"))
+        }),
+        col("Current", "integer", |o| {
+            json!(int_at(o, "/status/currentNumberScheduled"))
+        }),
+        col("Ready", "integer", |o| {
+            json!(int_at(o, "/status/numberReady"))
+        }),
+        col("Up-to-date", "integer", |o| {
+            json!(int_at(o, "/status/updatedNumberScheduled"))
+        }),
+        col("Available", "integer", |o| {
+            json!(int_at(o, "/status/numberAvailable"))
+        }),
         col("Node Selector", "string", |o| {
-            none_if_empty(label_map_string(o.pointer("/spec/template/spec/nodeSelector")))
+            none_if_empty(label_map_string(
+                o.pointer("/spec/template/spec/nodeSelector"),
+            ))
         }),
         age_col(),
         wide("Containers", "string", template_containers),
@@ -413,8 +522,12 @@ pub fn daemon_set_columns() -> Vec<PrinterColumn> {
 pub fn replica_set_columns() -> Vec<PrinterColumn> {
     vec![
         col("Desired", "integer", |o| json!(int_at(o, "/spec/replicas"))),
-        col("Current", "integer", |o| json!(int_at(o, "/status/replicas"))),
-        col("Ready", "integer", |o| json!(int_at(o, "/status/readyReplicas"))),
+        col("Current", "integer", |o| {
+            json!(int_at(o, "/status/replicas"))
+        }),
+        col("Ready", "integer", |o| {
+            json!(int_at(o, "/status/readyReplicas"))
+        }),
         age_col(),
         wide("Containers", "string", template_containers),
         wide("Images", "string", template_images),
@@ -425,13 +538,25 @@ pub fn replica_set_columns() -> Vec<PrinterColumn> {
 pub fn job_columns() -> Vec<PrinterColumn> {
     vec![
         col("Status", "string", |o| {
-            let conditions = o.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
-            let has = |t: &str| conditions.iter().any(|c| str_at(c, "/type") == t && str_at(c, "/status") == "True");
+            let conditions = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let has = |t: &str| {
+                conditions
+                    .iter()
+                    .any(|c| str_at(c, "/type") == t && str_at(c, "/status") == "True")
+            };
             let s = if has("Complete") {
                 "Complete"
             } else if has("Failed") {
                 "Failed"
-            } else if o.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false) {
+            } else if o
+                .pointer("/spec/suspend")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+            {
                 "Suspended"
             } else {
                 "Running"
@@ -439,14 +564,23 @@ pub fn job_columns() -> Vec<PrinterColumn> {
             json!(s)
         }),
         col("Completions", "string", |o| {
-            let completions = o.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
+            let completions = o
+                .pointer("/spec/completions")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             json!(format!("{}/{completions}", int_at(o, "/status/succeeded")))
         }),
         col("Duration", "string", |o| {
-            let parse = |p: &str| o.pointer(p).and_then(Value::as_str).and_then(|s| s.parse::<jiff::Timestamp>().ok());
+            let parse = |p: &str| {
+                o.pointer(p)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+            };
             match (parse("/status/startTime"), parse("/status/completionTime")) {
                 (Some(s), Some(c)) => json!(human_duration(c.as_second() - s.as_second())),
-                (Some(s), None) => json!(human_duration(jiff::Timestamp::now().as_second() - s.as_second())),
+                (Some(s), None) => json!(human_duration(
+                    jiff::Timestamp::now().as_second() - s.as_second()
+                )),
                 _ => json!(""),
             }
         }),
@@ -460,17 +594,31 @@ pub fn job_columns() -> Vec<PrinterColumn> {
 pub fn cron_job_columns() -> Vec<PrinterColumn> {
     vec![
         col("Schedule", "string", |o| json!(str_at(o, "/spec/schedule"))),
-        col("Timezone", "string", |o| none_if_empty(str_at(o, "/spec/timeZone").into())),
+        col("Timezone", "string", |o| {
+            none_if_empty(str_at(o, "/spec/timeZone").into())
+        }),
         col("Suspend", "boolean", |o| {
-            json!(if o.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false) { "True" } else { "False" })
+            json!(if o
+                .pointer("/spec/suspend")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+            {
+                "True"
+            } else {
+                "False"
+            })
         }),
         col("Active", "integer", |o| json!(len_at(o, "/status/active"))),
-        col("Last Schedule", "string", |o| json!(since(o.pointer("/status/lastScheduleTime")))),
+        col("Last Schedule", "string", |o| {
+            json!(since(o.pointer("/status/lastScheduleTime")))
+        }),
         age_col(),
         wide("Containers", "string", template_containers),
         wide("Images", "string", template_images),
         wide("Selector", "string", |o| {
-            none_if_empty(label_map_string(o.pointer("/spec/jobTemplate/spec/selector/matchLabels")))
+            none_if_empty(label_map_string(
+                o.pointer("/spec/jobTemplate/spec/selector/matchLabels"),
+            ))
         }),
     ]
 }
@@ -481,12 +629,19 @@ pub fn service_columns() -> Vec<PrinterColumn> {
             let t = str_at(o, "/spec/type");
             json!(if t.is_empty() { "ClusterIP" } else { t })
         }),
-        col("Cluster-IP", "string", |o| none_if_empty(str_at(o, "/spec/clusterIP").into())),
+        col("Cluster-IP", "string", |o| {
+            none_if_empty(str_at(o, "/spec/clusterIP").into())
+        }),
         col("External-IP", "string", |o| {
             let ingress: Vec<String> = o
                 .pointer("/status/loadBalancer/ingress")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().map(|i| str_at(i, "/ip").to_string()).filter(|s| !s.is_empty()).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|i| str_at(i, "/ip").to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default();
             if !ingress.is_empty() {
                 json!(ingress.join(","))
@@ -517,13 +672,17 @@ pub fn service_columns() -> Vec<PrinterColumn> {
             none_if_empty(ports.join(","))
         }),
         age_col(),
-        wide("Selector", "string", |o| none_if_empty(label_map_string(o.pointer("/spec/selector")))),
+        wide("Selector", "string", |o| {
+            none_if_empty(label_map_string(o.pointer("/spec/selector")))
+        }),
     ]
 }
 
 pub fn config_map_columns() -> Vec<PrinterColumn> {
     vec![
-        col("Data", "integer", |o| json!(len_at(o, "/data") + len_at(o, "/binaryData"))),
+        col("Data", "integer", |o| {
+            json!(len_at(o, "/data") + len_at(o, "/binaryData"))
+        }),
         age_col(),
     ]
 }
@@ -537,7 +696,10 @@ pub fn secret_columns() -> Vec<PrinterColumn> {
 }
 
 pub fn service_account_columns() -> Vec<PrinterColumn> {
-    vec![col("Secrets", "integer", |o| json!(len_at(o, "/secrets"))), age_col()]
+    vec![
+        col("Secrets", "integer", |o| json!(len_at(o, "/secrets"))),
+        age_col(),
+    ]
 }
 
 #[cfg(test)]

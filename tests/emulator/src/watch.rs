@@ -35,7 +35,11 @@ struct Filter {
 
 impl Filter {
     fn matches(&self, obj: &Value) -> bool {
-        self.name.as_deref().is_none_or(|n| crate::meta::name_of(obj) == n) && self.labels.matches_object(obj) && self.fields.matches(obj)
+        self.name
+            .as_deref()
+            .is_none_or(|n| crate::meta::name_of(obj) == n)
+            && self.labels.matches_object(obj)
+            && self.fields.matches(obj)
     }
 
     /// The event a client watching with this filter sees, if any.
@@ -43,14 +47,22 @@ impl Filter {
         if ev.group != self.rt.group || ev.plural != self.rt.plural {
             return None;
         }
-        if self.rt.namespaced && self.namespace.as_deref().is_some_and(|ns| ns != ev.namespace) {
+        if self.rt.namespaced
+            && self
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != ev.namespace)
+        {
             return None;
         }
         let now = self.matches(&ev.object);
         let event_type = match ev.event_type {
             EventType::Added if now => "ADDED",
             EventType::Deleted if now => "DELETED",
-            EventType::Modified => match (ev.previous.as_ref().map(|p| self.matches(p)).unwrap_or(now), now) {
+            EventType::Modified => match (
+                ev.previous.as_ref().map(|p| self.matches(p)).unwrap_or(now),
+                now,
+            ) {
                 (true, true) => "MODIFIED",
                 (false, true) => "ADDED",
                 (true, false) => "DELETED",
@@ -69,7 +81,8 @@ impl Filter {
             }
             _ => obj,
         };
-        let mut bytes = serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
+        let mut bytes =
+            serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
         bytes.push(b'\n');
         Bytes::from(bytes)
     }
@@ -79,12 +92,18 @@ impl Filter {
         if initial_events_end {
             md["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        self.line("BOOKMARK", json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": md}))
+        self.line(
+            "BOOKMARK",
+            json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": md}),
+        )
     }
 }
 
 fn expired_line(message: String) -> Bytes {
-    let mut bytes = serde_json::to_vec(&json!({"type": "ERROR", "object": ApiError::expired(message).to_status()})).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(
+        &json!({"type": "ERROR", "object": ApiError::expired(message).to_status()}),
+    )
+    .unwrap_or_default();
     bytes.push(b'\n');
     Bytes::from(bytes)
 }
@@ -108,7 +127,12 @@ pub(crate) async fn serve(
     let timeout = match query.get("timeoutSeconds").filter(|s| !s.is_empty()) {
         Some(s) => match s.parse::<u64>() {
             Ok(n) => Duration::from_secs(n),
-            Err(_) => return error_response(&ApiError::bad_request(format!("invalid timeoutSeconds: {s:?}")), &[]),
+            Err(_) => {
+                return error_response(
+                    &ApiError::bad_request(format!("invalid timeoutSeconds: {s:?}")),
+                    &[],
+                );
+            }
         },
         None => DEFAULT_TIMEOUT,
     };
@@ -126,34 +150,54 @@ pub(crate) async fn serve(
 
     // Lines to send first, the live receiver, and the resourceVersion they bring the client to.
     let mut first: Vec<Bytes> = vec![];
-    let (rx, start_rv): (broadcast::Receiver<Arc<StoreEvent>>, u64) = if send_initial || rv_param.is_empty() || rv_param == "0" {
-        let (items, rv, rx) = store.snapshot_and_subscribe(&rt, filter.namespace.as_deref());
-        first.extend(items.into_iter().filter(|o| filter.matches(o)).map(|o| filter.line("ADDED", o)));
-        if send_initial && bookmarks {
-            first.push(filter.bookmark(rv, true));
-        }
-        (rx, rv)
-    } else {
-        let Ok(rv) = rv_param.parse::<u64>() else {
-            return error_response(&ApiError::bad_request(format!("invalid resource version: {rv_param:?}")), &[]);
+    let (rx, start_rv): (broadcast::Receiver<Arc<StoreEvent>>, u64) =
+        if send_initial || rv_param.is_empty() || rv_param == "0" {
+            let (items, rv, rx) = store.snapshot_and_subscribe(&rt, filter.namespace.as_deref());
+            first.extend(
+                items
+                    .into_iter()
+                    .filter(|o| filter.matches(o))
+                    .map(|o| filter.line("ADDED", o)),
+            );
+            if send_initial && bookmarks {
+                first.push(filter.bookmark(rv, true));
+            }
+            (rx, rv)
+        } else {
+            let Ok(rv) = rv_param.parse::<u64>() else {
+                return error_response(
+                    &ApiError::bad_request(format!("invalid resource version: {rv_param:?}")),
+                    &[],
+                );
+            };
+            match store.events_since(rv) {
+                Ok((replay, rx)) => {
+                    let last = replay.last().map(|e| e.resource_version).unwrap_or(rv);
+                    first.extend(
+                        replay
+                            .iter()
+                            .filter_map(|e| filter.translate(e))
+                            .map(|(t, o)| filter.line(t, o)),
+                    );
+                    (rx, last)
+                }
+                Err(oldest) => {
+                    first.push(expired_line(format!(
+                        "too old resource version: {rv} ({oldest})"
+                    )));
+                    let body = StreamBody::new(futures::stream::iter(
+                        first.into_iter().map(|b| Ok(Frame::data(b))),
+                    ));
+                    return watch_response(body.boxed_unsync());
+                }
+            }
         };
-        match store.events_since(rv) {
-            Ok((replay, rx)) => {
-                let last = replay.last().map(|e| e.resource_version).unwrap_or(rv);
-                first.extend(replay.iter().filter_map(|e| filter.translate(e)).map(|(t, o)| filter.line(t, o)));
-                (rx, last)
-            }
-            Err(oldest) => {
-                first.push(expired_line(format!("too old resource version: {rv} ({oldest})")));
-                let body = StreamBody::new(futures::stream::iter(first.into_iter().map(|b| Ok(Frame::data(b)))));
-                return watch_response(body.boxed_unsync());
-            }
-        }
-    };
 
     let (tx, out) = mpsc::channel::<Bytes>(256);
     tokio::spawn(pump(filter, rx, tx, first, start_rv, timeout, bookmarks));
-    let stream = futures::stream::unfold(out, |mut out| async move { out.recv().await.map(|b| (Ok(Frame::data(b)), out)) });
+    let stream = futures::stream::unfold(out, |mut out| async move {
+        out.recv().await.map(|b| (Ok(Frame::data(b)), out))
+    });
     watch_response(StreamBody::new(stream).boxed_unsync())
 }
 

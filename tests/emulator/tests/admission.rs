@@ -29,44 +29,63 @@ struct TestWebhook {
 impl TestWebhook {
     async fn start() -> Self {
         let cert = tls::generate(&["127.0.0.1", "localhost"]).unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(&cert).unwrap()));
+        let acceptor =
+            tokio_rustls::TlsAcceptor::from(Arc::new(tls::server_config(&cert).unwrap()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let reviews: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
         let seen = reviews.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
                 let acceptor = acceptor.clone();
                 let seen = seen.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let seen = seen.clone();
-                        async move {
-                            let path = req.uri().path().to_string();
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let review: Value = serde_json::from_slice(&body).unwrap();
-                            seen.lock().unwrap().push((path.clone(), review.clone()));
-                            let response = answer(&path, &review["request"]).await;
-                            let out = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
-                            Ok::<_, Infallible>(
-                                hyper::Response::builder()
-                                    .header("content-type", "application/json")
-                                    .body(Full::new(Bytes::from(out.to_string())))
-                                    .unwrap(),
-                            )
-                        }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await;
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let seen = seen.clone();
+                            async move {
+                                let path = req.uri().path().to_string();
+                                let body = req.into_body().collect().await.unwrap().to_bytes();
+                                let review: Value = serde_json::from_slice(&body).unwrap();
+                                seen.lock().unwrap().push((path.clone(), review.clone()));
+                                let response = answer(&path, &review["request"]).await;
+                                let out = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
+                                Ok::<_, Infallible>(
+                                    hyper::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from(out.to_string())))
+                                        .unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
                 });
             }
         });
-        TestWebhook { url: format!("https://127.0.0.1:{}", addr.port()), ca_pem: cert.ca_pem, reviews }
+        TestWebhook {
+            url: format!("https://127.0.0.1:{}", addr.port()),
+            ca_pem: cert.ca_pem,
+            reviews,
+        }
     }
 
     fn reviews(&self, path: &str) -> Vec<Value> {
-        self.reviews.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, r)| r["request"].clone()).collect()
+        self.reviews
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, r)| r["request"].clone())
+            .collect()
     }
 }
 
@@ -75,10 +94,12 @@ async fn answer(path: &str, request: &Value) -> Value {
     let object = &request["object"];
     match path {
         "/validate" => {
-            let mut r = json!({"uid": uid, "allowed": true, "warnings": ["pre hook timeout has no unit"]});
+            let mut r =
+                json!({"uid": uid, "allowed": true, "warnings": ["pre hook timeout has no unit"]});
             if object.pointer("/metadata/annotations/deny") == Some(&json!("true")) {
                 r["allowed"] = json!(false);
-                r["status"] = json!({"code": 403, "reason": "Forbidden", "message": "hook says no"});
+                r["status"] =
+                    json!({"code": 403, "reason": "Forbidden", "message": "hook says no"});
             }
             r
         }
@@ -100,7 +121,12 @@ async fn answer(path: &str, request: &Value) -> Value {
 }
 
 fn pods_rule() -> Vec<WebhookRule> {
-    vec![WebhookRule::new(&["CREATE", "UPDATE"], &[""], &["v1"], &["pods"])]
+    vec![WebhookRule::new(
+        &["CREATE", "UPDATE"],
+        &[""],
+        &["v1"],
+        &["pods"],
+    )]
 }
 
 fn pod(name: &str, deny: bool) -> Pod {
@@ -122,23 +148,47 @@ fn api_error(e: kube::Error) -> Box<kube::core::Status> {
 async fn denial_mutation_and_review_shape() {
     let hook = TestWebhook::start().await;
     let config = EmulatorConfig::default()
-        .webhook(WebhookConfig::mutating("mutate.example.com", &format!("{}/mutate", hook.url), &hook.ca_pem, pods_rule()))
-        .webhook(WebhookConfig::validating("validate.example.com", &format!("{}/validate", hook.url), &hook.ca_pem, pods_rule()));
+        .webhook(WebhookConfig::mutating(
+            "mutate.example.com",
+            &format!("{}/mutate", hook.url),
+            &hook.ca_pem,
+            pods_rule(),
+        ))
+        .webhook(WebhookConfig::validating(
+            "validate.example.com",
+            &format!("{}/validate", hook.url),
+            &hook.ca_pem,
+            pods_rule(),
+        ));
     let h = common::start(config).await;
     let pods: Api<Pod> = Api::namespaced(h.client.clone(), "default");
 
-    let e = api_error(pods.create(&PostParams::default(), &pod("denied", true)).await.unwrap_err());
+    let e = api_error(
+        pods.create(&PostParams::default(), &pod("denied", true))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 403);
     assert_eq!(e.reason, "Forbidden");
-    assert_eq!(e.message, "admission webhook \"validate.example.com\" denied the request: hook says no");
+    assert_eq!(
+        e.message,
+        "admission webhook \"validate.example.com\" denied the request: hook says no"
+    );
     assert!(pods.get_opt("denied").await.unwrap().is_none());
 
     // generateName: request.name is empty, the object already has its name.
     let mut generated = pod("", false);
     generated.metadata.name = None;
     generated.metadata.generate_name = Some("web-".into());
-    let created = pods.create(&PostParams::default(), &generated).await.unwrap();
-    assert_eq!(created.metadata.labels.as_ref().unwrap()["mutated"], "yes", "mutating patch applied");
+    let created = pods
+        .create(&PostParams::default(), &generated)
+        .await
+        .unwrap();
+    assert_eq!(
+        created.metadata.labels.as_ref().unwrap()["mutated"],
+        "yes",
+        "mutating patch applied"
+    );
     let name = created.metadata.name.clone().unwrap();
     assert!(name.starts_with("web-") && name.len() == 9, "{name}");
 
@@ -146,25 +196,44 @@ async fn denial_mutation_and_review_shape() {
     let r = validated.last().unwrap();
     assert_eq!(r["name"], "");
     assert_eq!(r["object"]["metadata"]["name"], name.as_str());
-    assert_eq!(r["object"]["metadata"]["labels"]["mutated"], "yes", "validating webhooks run after mutation");
+    assert_eq!(
+        r["object"]["metadata"]["labels"]["mutated"], "yes",
+        "validating webhooks run after mutation"
+    );
     assert_eq!(r["namespace"], "default");
     assert_eq!(r["operation"], "CREATE");
-    assert_eq!(r["kind"], json!({"group": "", "version": "v1", "kind": "Pod"}));
-    assert_eq!(r["resource"], json!({"group": "", "version": "v1", "resource": "pods"}));
+    assert_eq!(
+        r["kind"],
+        json!({"group": "", "version": "v1", "kind": "Pod"})
+    );
+    assert_eq!(
+        r["resource"],
+        json!({"group": "", "version": "v1", "resource": "pods"})
+    );
     assert_eq!(r["requestKind"], r["kind"]);
     assert_eq!(r["requestResource"], r["resource"]);
     assert_eq!(r["userInfo"]["username"], "kubernetes-admin");
     assert_eq!(r["options"]["kind"], "CreateOptions");
     assert_eq!(r["dryRun"], false);
     assert!(r["oldObject"].is_null());
-    assert!(r["object"]["metadata"]["uid"].is_string() && r["object"]["metadata"]["creationTimestamp"].is_string());
-    assert_eq!(r["object"]["spec"]["containers"][0]["terminationMessagePath"], "/dev/termination-log", "object after defaulting");
+    assert!(
+        r["object"]["metadata"]["uid"].is_string()
+            && r["object"]["metadata"]["creationTimestamp"].is_string()
+    );
+    assert_eq!(
+        r["object"]["spec"]["containers"][0]["terminationMessagePath"], "/dev/termination-log",
+        "object after defaulting"
+    );
     assert_eq!(r["uid"].as_str().unwrap().len(), 36);
 
     // UPDATE through a patch, dry-run: oldObject, UpdateOptions, dryRun true.
-    pods.patch(&name, &PatchParams::default().dry_run(), &Patch::Merge(json!({"metadata": {"annotations": {"x": "y"}}})))
-        .await
-        .unwrap();
+    pods.patch(
+        &name,
+        &PatchParams::default().dry_run(),
+        &Patch::Merge(json!({"metadata": {"annotations": {"x": "y"}}})),
+    )
+    .await
+    .unwrap();
     let r = hook.reviews("/validate").last().unwrap().clone();
     assert_eq!(r["operation"], "UPDATE");
     assert_eq!(r["name"], name.as_str());
@@ -176,7 +245,12 @@ async fn denial_mutation_and_review_shape() {
     // ConfigMaps are outside the rules: no call.
     let before = hook.reviews("/validate").len();
     let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), "default");
-    cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "c"}})).unwrap()).await.unwrap();
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "c"}})).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(hook.reviews("/validate").len(), before);
     h.emu.shutdown().await;
 }
@@ -191,38 +265,83 @@ async fn unreachable_and_slow_webhooks_follow_failure_policy() {
     let hook = TestWebhook::start().await;
     let unreachable = format!("https://127.0.0.1:{closed}/validate");
     let config = EmulatorConfig::default()
-        .webhook(WebhookConfig::validating("down.example.com", &unreachable, &hook.ca_pem, pods_rule()))
+        .webhook(WebhookConfig::validating(
+            "down.example.com",
+            &unreachable,
+            &hook.ca_pem,
+            pods_rule(),
+        ))
         .webhook(
-            WebhookConfig::validating("slow.example.com", &format!("{}/slow", hook.url), &hook.ca_pem, pods_rule())
-                .timeout(Duration::from_secs(1))
-                .namespace_selector(json!({"matchLabels": {"slow": "yes"}})),
+            WebhookConfig::validating(
+                "slow.example.com",
+                &format!("{}/slow", hook.url),
+                &hook.ca_pem,
+                pods_rule(),
+            )
+            .timeout(Duration::from_secs(1))
+            .namespace_selector(json!({"matchLabels": {"slow": "yes"}})),
         );
     let h = common::start(config).await;
     let pods: Api<Pod> = Api::namespaced(h.client.clone(), "default");
-    let e = api_error(pods.create(&PostParams::default(), &pod("p", false)).await.unwrap_err());
+    let e = api_error(
+        pods.create(&PostParams::default(), &pod("p", false))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 500);
-    assert!(e.message.contains("failed calling webhook \"down.example.com\""), "{}", e.message);
+    assert!(
+        e.message
+            .contains("failed calling webhook \"down.example.com\""),
+        "{}",
+        e.message
+    );
     h.emu.shutdown().await;
 
     let config = EmulatorConfig::default()
-        .webhook(WebhookConfig::validating("down.example.com", &unreachable, &hook.ca_pem, pods_rule()).failure_policy(FailurePolicy::Ignore))
         .webhook(
-            WebhookConfig::validating("slow.example.com", &format!("{}/slow", hook.url), &hook.ca_pem, pods_rule())
-                .timeout(Duration::from_secs(1))
-                .namespace_selector(json!({"matchLabels": {"slow": "yes"}})),
+            WebhookConfig::validating("down.example.com", &unreachable, &hook.ca_pem, pods_rule())
+                .failure_policy(FailurePolicy::Ignore),
+        )
+        .webhook(
+            WebhookConfig::validating(
+                "slow.example.com",
+                &format!("{}/slow", hook.url),
+                &hook.ca_pem,
+                pods_rule(),
+            )
+            .timeout(Duration::from_secs(1))
+            .namespace_selector(json!({"matchLabels": {"slow": "yes"}})),
         );
     let h = common::start(config).await;
     let pods: Api<Pod> = Api::namespaced(h.client.clone(), "default");
-    pods.create(&PostParams::default(), &pod("p", false)).await.unwrap();
+    pods.create(&PostParams::default(), &pod("p", false))
+        .await
+        .unwrap();
 
     // The slow webhook only applies in namespaces labelled slow=yes, and times out there.
     let namespaces: Api<Namespace> = Api::all(h.client.clone());
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "slow", "labels": {"slow": "yes"}}})).unwrap();
-    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "slow", "labels": {"slow": "yes"}}}))
+            .unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     let slow_pods: Api<Pod> = Api::namespaced(h.client.clone(), "slow");
-    let e = api_error(slow_pods.create(&PostParams::default(), &pod("p", false)).await.unwrap_err());
+    let e = api_error(
+        slow_pods
+            .create(&PostParams::default(), &pod("p", false))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 500);
-    assert!(e.message.contains("failed calling webhook \"slow.example.com\"") && e.message.contains("deadline"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("failed calling webhook \"slow.example.com\"")
+            && e.message.contains("deadline"),
+        "{}",
+        e.message
+    );
     assert_eq!(hook.reviews("/slow").len(), 1);
     h.emu.shutdown().await;
 }
@@ -230,8 +349,12 @@ async fn unreachable_and_slow_webhooks_follow_failure_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kubectl_shows_webhook_warnings_and_denials() {
     let hook = TestWebhook::start().await;
-    let config = EmulatorConfig::default()
-        .webhook(WebhookConfig::validating("validate.example.com", &format!("{}/validate", hook.url), &hook.ca_pem, pods_rule()));
+    let config = EmulatorConfig::default().webhook(WebhookConfig::validating(
+        "validate.example.com",
+        &format!("{}/validate", hook.url),
+        &hook.ca_pem,
+        pods_rule(),
+    ));
     let h = common::start(config).await;
     let file = h.kubeconfig.with_file_name("pod.yaml");
     std::fs::write(
@@ -242,13 +365,18 @@ async fn kubectl_shows_webhook_warnings_and_denials() {
     let out = common::kubectl_output(&h.kubeconfig, &["apply", "-f", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("Warning: pre hook timeout has no unit"), "{stderr}");
+    assert!(
+        stderr.contains("Warning: pre hook timeout has no unit"),
+        "{stderr}"
+    );
 
     let out = common::kubectl_output(&h.kubeconfig, &["annotate", "pod/warned", "deny=true"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("admission webhook \"validate.example.com\" denied the request: hook says no"),
+        stderr.contains(
+            "admission webhook \"validate.example.com\" denied the request: hook says no"
+        ),
         "{stderr}"
     );
     h.emu.shutdown().await;
@@ -272,14 +400,30 @@ async fn webhooks_from_a_configuration_object() {
             "timeoutSeconds": 5,
         }],
     });
-    let hooks = WebhookConfig::from_configuration(&vwc, &format!("{}/validate", hook.url), &hook.ca_pem).unwrap();
-    let config = hooks.into_iter().fold(EmulatorConfig::default(), |c, w| c.webhook(w));
+    let hooks =
+        WebhookConfig::from_configuration(&vwc, &format!("{}/validate", hook.url), &hook.ca_pem)
+            .unwrap();
+    let config = hooks
+        .into_iter()
+        .fold(EmulatorConfig::default(), |c, w| c.webhook(w));
     let h = common::start(config).await;
     let system: Api<Pod> = Api::namespaced(h.client.clone(), "kube-system");
-    system.create(&PostParams::default(), &pod("sys", true)).await.unwrap();
+    system
+        .create(&PostParams::default(), &pod("sys", true))
+        .await
+        .unwrap();
     let pods: Api<Pod> = Api::namespaced(h.client.clone(), "default");
-    let e = api_error(pods.create(&PostParams::default(), &pod("p", true)).await.unwrap_err());
-    assert!(e.message.starts_with("admission webhook \"validate.velero-hooks.io\" denied"), "{}", e.message);
+    let e = api_error(
+        pods.create(&PostParams::default(), &pod("p", true))
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        e.message
+            .starts_with("admission webhook \"validate.velero-hooks.io\" denied"),
+        "{}",
+        e.message
+    );
 
     let mut with_cel = vwc.clone();
     with_cel["webhooks"][0]["matchConditions"] = json!([{"name": "x", "expression": "true"}]);

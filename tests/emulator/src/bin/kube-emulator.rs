@@ -41,7 +41,10 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "kube_emulator=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "kube_emulator=info".into()),
+        )
         .init();
     let args = Args::parse();
     let mut config = EmulatorConfig::default().listen(args.listen);
@@ -49,18 +52,26 @@ async fn main() -> anyhow::Result<()> {
         config = config.token(t);
     }
     for path in &args.seed {
-        let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-        config = config.seed(seed::parse_documents(&text).with_context(|| format!("parse {}", path.display()))?);
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        config = config.seed(
+            seed::parse_documents(&text).with_context(|| format!("parse {}", path.display()))?,
+        );
     }
     if args.generate_pods > 0 {
         config = config.seed(seed::generate_pods(args.generate_pods, args.namespaces));
     }
     let emulator = Emulator::start(config).await?;
     if let Some(path) = &args.kubeconfig_out {
-        emulator.write_kubeconfig(path, &args.context, &args.namespace).with_context(|| format!("write {}", path.display()))?;
+        emulator
+            .write_kubeconfig(path, &args.context, &args.namespace)
+            .with_context(|| format!("write {}", path.display()))?;
         eprintln!("kubeconfig written to {}", path.display());
     }
-    eprintln!("kube-emulator serving on {} (Ctrl-C to stop)", emulator.url());
+    eprintln!(
+        "kube-emulator serving on {} (Ctrl-C to stop)",
+        emulator.url()
+    );
     tokio::signal::ctrl_c().await?;
     emulator.shutdown().await;
     Ok(())

@@ -19,14 +19,22 @@ pub async fn start(config: EmulatorConfig) -> Harness {
     let emu = Emulator::start(config).await.expect("emulator starts");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
-    emu.write_kubeconfig(&kubeconfig, "emulator", "default").expect("write kubeconfig");
+    emu.write_kubeconfig(&kubeconfig, "emulator", "default")
+        .expect("write kubeconfig");
     let client = client_for(&kubeconfig).await;
-    Harness { emu, client, kubeconfig, _dir: dir }
+    Harness {
+        emu,
+        client,
+        kubeconfig,
+        _dir: dir,
+    }
 }
 
 pub async fn client_for(kubeconfig: &Path) -> kube::Client {
     let kc = Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("kube config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("kube config");
     kube::Client::try_from(config).expect("kube client")
 }
 
@@ -48,7 +56,10 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
 /// Run kubectl and return its output whatever the exit status. Panics when
 /// kubectl is missing: these tests must fail, not skip, without it.
 pub fn kubectl_output(kubeconfig: &Path, args: &[&str]) -> std::process::Output {
-    assert!(Path::new(KUBECTL).exists(), "{KUBECTL} is required by these tests but is missing");
+    assert!(
+        Path::new(KUBECTL).exists(),
+        "{KUBECTL} is required by these tests but is missing"
+    );
     Command::new(KUBECTL)
         .arg("--kubeconfig")
         .arg(kubeconfig)
