@@ -1,0 +1,85 @@
+//! Whatever annotations and pod shapes arrive, checking and normalising never panic, and
+//! every finding names a key that is really in the object.
+
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+use velero_hooks::normalize::{Normalizations, normalize};
+use velero_hooks::{VeleroVersion, check_object, command::parse_command, duration::parse_go_duration};
+
+fn key() -> impl Strategy<Value = String> {
+    let known: Vec<&'static str> = velero_hooks::keys::KEYS.iter().map(|k| k.name).collect();
+    prop_oneof![
+        proptest::sample::select(known).prop_map(str::to_owned),
+        "[a-z.]{0,12}hook\\.(backup|restore)\\.velero\\.io/[a-zA-Z-]{0,14}",
+        ".{0,20}",
+    ]
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => any::<String>().prop_map(Value::String),
+        2 => "[\\[\\]\" ,a-z0-9/.-]{0,30}".prop_map(Value::String),
+        2 => "[-+]?[0-9.]{0,6}(ns|us|µs|ms|s|m|h|d|S)?".prop_map(Value::String),
+        1 => proptest::sample::select(vec!["Fail", "Continue", "fail", "", " ", "true", "yes"]).prop_map(|s| Value::String(s.into())),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => Just(Value::Null),
+        1 => any::<bool>().prop_map(Value::Bool),
+    ]
+}
+
+fn container() -> impl Strategy<Value = Value> {
+    ("[a-z-]{0,8}", any::<bool>(), any::<bool>()).prop_map(|(name, named, sidecar)| {
+        let mut c = Map::new();
+        if named {
+            c.insert("name".into(), Value::String(name));
+        }
+        if sidecar {
+            c.insert("restartPolicy".into(), "Always".into());
+        }
+        Value::Object(c)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn checking_any_pod_never_panics(
+        annotations in proptest::collection::btree_map(key(), value(), 0..12),
+        containers in proptest::collection::vec(container(), 0..4),
+        init in proptest::collection::vec(container(), 0..3),
+        newer in any::<bool>(),
+    ) {
+        let version = if newer { VeleroVersion::V1_19 } else { VeleroVersion::V1_18 };
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "annotations": annotations},
+            "spec": {"containers": containers, "initContainers": init}
+        });
+        let report = check_object(&pod, version).unwrap();
+        for finding in &report.findings {
+            prop_assert!(pod["metadata"]["annotations"].get(&finding.key).is_some()
+                || finding.code == "HV011" || finding.code == "HV070" || finding.code == "HV032",
+                "{} names absent key {}", finding.code, finding.key);
+        }
+        let all = Normalizations { pin_container: true, json_command: true, explicit_defaults: true, migrate_legacy: true };
+        let ops = normalize(&pod, version, all);
+        let mut patched = pod.clone();
+        json_patch::patch(&mut patched, &ops).unwrap();
+        prop_assert!(normalize(&patched, version, all).is_empty(), "not idempotent");
+    }
+
+    #[test]
+    fn any_string_parses_without_panic(text in any::<String>()) {
+        let _ = parse_go_duration(&text);
+        let command = parse_command(&text);
+        prop_assert!(!command.argv.is_empty() || text.starts_with('['));
+    }
+
+    #[test]
+    fn odd_shapes_are_not_objects_or_are_checked(value in value(), kind in ".{0,12}") {
+        let _ = check_object(&value, VeleroVersion::V1_18);
+        let _ = check_object(&json!({"apiVersion": "apps/v1", "kind": kind, "spec": value}), VeleroVersion::V1_18);
+        let _ = check_object(&json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": value}}), VeleroVersion::V1_18);
+    }
+}
