@@ -17,6 +17,7 @@
 //! assert_eq!(codes, ["HV003", "HV011", "HV020"]);
 //! ```
 
+pub mod backup;
 pub mod command;
 pub mod duration;
 pub mod hook;
