@@ -1234,13 +1234,14 @@ mod tests {
         let db = labels(&[("app", "db")]);
         type Row = (&'static str, &'static str, &'static str, &'static str);
         // (annotations, namespace, labels, planned rows, skipped spec hook names)
-        let cases: Vec<(
-            &[(&str, &str)],
-            &str,
-            &BTreeMap<String, String>,
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            &'a str,
+            &'a BTreeMap<String, String>,
             Vec<Row>,
-            Vec<&str>,
-        )> = vec![
+            Vec<&'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 &[],
                 "shop",
@@ -1408,8 +1409,7 @@ mod tests {
         ];
         for (hooks, expected) in cases {
             let check = check_spec_hooks(Some(&hooks), VeleroVersion::V1_18);
-            let expected: Vec<_> = expected.into_iter().map(|(c, k)| (c, k)).collect();
-            assert_eq!(codes(&check.findings), expected, "{hooks}");
+                        assert_eq!(codes(&check.findings), expected, "{hooks}");
         }
     }
 
