@@ -112,8 +112,21 @@ pub async fn connect(
 
 impl Conn {
     pub async fn send(&mut self, method: &str, path: &str, body: Vec<u8>) -> anyhow::Result<Reply> {
+        self.request(method, path, &[], body).await
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> anyhow::Result<Reply> {
         use http_body_util::BodyExt;
         let mut request = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if matches!(self.sender, Sender::H1(_)) {
             request = request.header("host", "localhost");
         } else {
