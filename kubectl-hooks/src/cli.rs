@@ -64,6 +64,14 @@ fn parse_velero_version(text: &str) -> Result<velero_hooks::VeleroVersion, Strin
 pub enum Command {
     /// Check hook annotations in manifests (-f) or on live pods and workloads
     Validate(ValidateArgs),
+    /// Add or replace a backup hook on pods or pod templates, checked before it is written
+    Annotate(crate::commands::annotate::AnnotateArgs),
+    /// List the hooks of pods and workloads with what Velero will run
+    Get(crate::commands::get::GetArgs),
+    /// Remove hook annotations from pods or pod templates
+    Remove(crate::commands::remove::RemoveArgs),
+    /// Print a shell completion script for the kubectl-hooks binary
+    Completion(crate::commands::completion::CompletionArgs),
     /// List every annotation key Velero reads for hooks
     Keys,
     /// List every rule with its code and severity

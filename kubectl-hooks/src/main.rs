@@ -3,20 +3,55 @@
 mod cli;
 mod cluster;
 mod commands;
+mod edit;
+mod lean;
 mod manifest;
 mod render;
+mod selection;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__complete") {
+        // kubectl_complete-hooks: the words after `kubectl hooks`, answered in cobra's format.
+        return commands::completion::complete_command_line(&args[2..]);
+    }
     let cli = cli::Cli::parse();
+    init_logging(cli.global.verbosity);
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let text = format!("{err:#}");
+            // API errors read as kubectl prints them: `Error from server (NotFound): ...`.
+            if text.starts_with("Error from server") {
+                eprintln!("{text}");
+            } else {
+                eprintln!("error: {text}");
+            }
             ExitCode::from(commands::EXIT_FAILURE)
         }
     }
+}
+
+/// kubectl's `-v`: warnings only by default, requests from 4, everything from 6.
+fn init_logging(verbosity: u8) {
+    let level = match verbosity {
+        0 => "warn",
+        1..=3 => "info",
+        4 | 5 => "debug",
+        _ => "trace",
+    };
+    let filter = match verbosity {
+        // Connection-pool chatter only at the highest levels.
+        0..=5 => format!("{level},hyper_util=info,rustls=info,tower=info,h2=info"),
+        _ => level.to_owned(),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_target(verbosity >= 4)
+        .init();
 }

@@ -19,6 +19,17 @@ impl Table {
     pub fn row<const N: usize>(&mut self, cells: [String; N]) {
         self.rows.push(cells.to_vec());
     }
+
+    /// A table whose columns are chosen at run time (e.g. NAMESPACE only with -A).
+    pub fn with_headers(headers: &[&str]) -> Self {
+        Table {
+            rows: vec![headers.iter().map(|h| (*h).to_owned()).collect()],
+        }
+    }
+
+    pub fn push_row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
 }
 
 impl fmt::Display for Table {

@@ -1,6 +1,10 @@
 //! One module per subcommand, each a thin layer over the rules library.
 
+pub mod annotate;
 mod catalogue;
+pub mod completion;
+pub mod get;
+pub mod remove;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -17,6 +21,10 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args),
+        Command::Annotate(args) => annotate::run(&cli.global, &args),
+        Command::Get(args) => get::run(&cli.global, &args),
+        Command::Remove(args) => remove::run(&cli.global, &args),
+        Command::Completion(args) => completion::run(&args),
         Command::Keys => catalogue::keys(),
         Command::Rules => catalogue::rules(),
         Command::Version => {

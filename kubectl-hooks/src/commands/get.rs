@@ -1,0 +1,414 @@
+//! `kubectl hooks get`: a kubectl-style table of the hooks of pods and workloads, with the
+//! values Velero will actually use (defaults applied) and the rules' verdict per hook.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+use velero_hooks::hook::PodHooks;
+use velero_hooks::keys::Family;
+use velero_hooks::workload::WORKLOAD_KINDS;
+use velero_hooks::{Finding, ObjectReport, Severity, VeleroVersion, WorkloadKind, check_object};
+
+use super::EXIT_OK;
+use crate::cli::GlobalArgs;
+use crate::cluster::{Cluster, block_on};
+use crate::lean;
+use crate::render::Table;
+use crate::selection::{get_object, parse_kind};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  kubectl hooks get                      # pods and every workload kind in the namespace
+  kubectl hooks get deploy -A            # every Deployment's hooks, all namespaces
+  kubectl hooks get pod/db-0 -o json     # the library's summary of one pod")]
+pub struct GetArgs {
+    /// TYPE, TYPE/NAME or TYPE NAME (default: pods and every workload kind)
+    #[arg(value_name = "TYPE[/NAME]", num_args = 0..=2)]
+    pub resources: Vec<String>,
+    /// Only objects matching this label selector
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Output format: wide adds the hook source and the values as written
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<GetFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GetFormat {
+    Wide,
+    Json,
+    Yaml,
+}
+
+/// Longest command shown in the narrow table.
+const COMMAND_WIDTH: usize = 48;
+
+pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<ExitCode> {
+    let (kinds, name) = match args.resources.as_slice() {
+        [] => (WORKLOAD_KINDS.iter().collect::<Vec<_>>(), None),
+        [one] => match one.split_once('/') {
+            Some((kind, name)) if !name.is_empty() => {
+                (vec![parse_kind(kind)?], Some(name.to_owned()))
+            }
+            Some(_) => bail!("`{one}`: give TYPE/NAME, e.g. deployment/web"),
+            None => (vec![parse_kind(one)?], None),
+        },
+        [kind, name] => (vec![parse_kind(kind)?], Some(name.clone())),
+        _ => bail!("give at most TYPE and NAME"),
+    };
+    if name.is_some() && args.selector.is_some() {
+        bail!("a name and -l cannot be combined");
+    }
+    block_on(run_live(global, args, kinds, name))?
+}
+
+/// One checked object, kept only while it has hooks or findings.
+struct Listed {
+    kind: &'static WorkloadKind,
+    report: ObjectReport,
+}
+
+async fn run_live(
+    global: &GlobalArgs,
+    args: &GetArgs,
+    kinds: Vec<&'static WorkloadKind>,
+    name: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let cluster = Cluster::connect(global).await?;
+    let version = global.velero_version;
+    let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
+    let mut listed: Vec<Listed> = Vec::new();
+    if let Some(name) = &name {
+        let kind = kinds[0];
+        let object = get_object(&cluster, kind, &cluster.namespace, name).await?;
+        keep(&mut listed, kind, &object, version, true);
+    } else {
+        let selector = args.selector.as_deref();
+        let lists = kinds.iter().map(|&kind| {
+            let mut found = Vec::new();
+            let cluster = &cluster;
+            async move {
+                lean::for_each(cluster, kind, namespace, selector, |object| {
+                    keep(&mut found, kind, &object.into_json(kind), version, false);
+                })
+                .await
+                .map(|()| found)
+            }
+        });
+        for found in futures::future::join_all(lists).await {
+            listed.extend(found?);
+        }
+    }
+    match args.output {
+        Some(GetFormat::Json) => println!("{}", serde_json::to_string_pretty(&summaries(&listed))?),
+        Some(GetFormat::Yaml) => print!("{}", serde_saphyr::to_string(&summaries(&listed))?),
+        format => {
+            if listed.is_empty() {
+                match namespace {
+                    Some(ns) => eprintln!("No resources found in {ns} namespace."),
+                    None => eprintln!("No resources found"),
+                }
+            } else {
+                print!(
+                    "{}",
+                    table(
+                        &listed,
+                        namespace.is_none(),
+                        format == Some(GetFormat::Wide)
+                    )
+                );
+            }
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Checks an object and keeps its report when it has hooks or findings (or `always`).
+fn keep(
+    listed: &mut Vec<Listed>,
+    kind: &'static WorkloadKind,
+    object: &Value,
+    version: VeleroVersion,
+    always: bool,
+) {
+    if let Some(report) = check_object(object, version)
+        && (always || !report.hooks.is_empty() || !report.findings.is_empty())
+    {
+        listed.push(Listed { kind, report });
+    }
+}
+
+fn summaries(listed: &[Listed]) -> Value {
+    let objects: Vec<Value> = listed
+        .iter()
+        .map(|l| serde_json::to_value(l.report.summary()).unwrap_or(Value::Null))
+        .collect();
+    serde_json::json!({ "objects": objects })
+}
+
+/// One table row: a hook, or the findings of an object not tied to any of its hooks.
+struct Row {
+    phase: &'static str,
+    source: &'static str,
+    container: String,
+    command: Vec<String>,
+    on_error: String,
+    timeout: String,
+    written_container: Option<String>,
+    written_on_error: Option<String>,
+    written_timeout: Option<String>,
+    /// Key prefixes whose findings belong to this row.
+    families: Vec<Family>,
+}
+
+fn rows(hooks: &PodHooks) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for hook in hooks.backup() {
+        let legacy = hook.family == Family::BackupLegacy;
+        rows.push(Row {
+            phase: hook.phase.as_str(),
+            source: if legacy {
+                "legacyAnnotation"
+            } else {
+                "annotation"
+            },
+            container: hook
+                .effective_container
+                .clone()
+                .unwrap_or_else(|| "<none>".into()),
+            command: hook.command.argv.clone(),
+            on_error: hook.on_error.as_str().to_owned(),
+            timeout: hook.timeout.to_string(),
+            written_container: hook.container.clone(),
+            written_on_error: hook.on_error_raw.clone(),
+            written_timeout: hook.timeout_raw.clone(),
+            families: if legacy {
+                vec![Family::BackupLegacy, Family::BackupPre]
+            } else {
+                vec![hook.family]
+            },
+        });
+    }
+    if let Some(hook) = &hooks.restore_post {
+        rows.push(Row {
+            phase: "restore",
+            source: "annotation",
+            container: hook
+                .effective_container
+                .clone()
+                .unwrap_or_else(|| "<none>".into()),
+            command: hook.command.argv.clone(),
+            on_error: hook.on_error.as_str().to_owned(),
+            timeout: hook.exec_timeout.to_string(),
+            written_container: hook.container.clone(),
+            written_on_error: hook.on_error_raw.clone(),
+            written_timeout: hook.exec_timeout_raw.clone(),
+            families: vec![Family::RestorePost],
+        });
+    }
+    if let Some(hook) = &hooks.restore_init {
+        rows.push(Row {
+            phase: "restore-init",
+            source: "annotation",
+            container: hook.name.clone().unwrap_or_else(|| "<generated>".into()),
+            command: hook
+                .command
+                .as_ref()
+                .map(|c| c.argv.clone())
+                .unwrap_or_default(),
+            on_error: "-".into(),
+            timeout: "-".into(),
+            written_container: hook.name.clone(),
+            written_on_error: None,
+            written_timeout: None,
+            families: vec![Family::RestoreInit],
+        });
+    }
+    rows
+}
+
+fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
+    let mut headers = Vec::new();
+    if all_namespaces {
+        headers.push("NAMESPACE");
+    }
+    headers.extend([
+        "OBJECT",
+        "PHASE",
+        "CONTAINER",
+        "COMMAND",
+        "ON-ERROR",
+        "TIMEOUT",
+        "STATUS",
+    ]);
+    if wide {
+        headers.extend([
+            "SOURCE",
+            "CONTAINER (SET)",
+            "ON-ERROR (SET)",
+            "TIMEOUT (SET)",
+        ]);
+    }
+    let mut table = Table::with_headers(&headers);
+    for item in listed {
+        let report = &item.report;
+        let object = format!("{}/{}", item.kind.kind.to_ascii_lowercase(), report.name);
+        let mut rows = rows(&report.hooks);
+        let mut claimed = vec![false; report.findings.len()];
+        let mut statuses = Vec::new();
+        for row in &rows {
+            let mut mine: Vec<&Finding> = Vec::new();
+            for (i, finding) in report.findings.iter().enumerate() {
+                if !claimed[i]
+                    && row
+                        .families
+                        .iter()
+                        .any(|fam| finding.key.starts_with(fam.prefix()))
+                {
+                    claimed[i] = true;
+                    mine.push(finding);
+                }
+            }
+            statuses.push(status(&mine));
+        }
+        let rest: Vec<&Finding> = report
+            .findings
+            .iter()
+            .zip(&claimed)
+            .filter(|(_, c)| !**c)
+            .map(|(f, _)| f)
+            .collect();
+        if !rest.is_empty() || rows.is_empty() {
+            rows.push(Row {
+                phase: "-",
+                source: "-",
+                container: "-".into(),
+                command: Vec::new(),
+                on_error: "-".into(),
+                timeout: "-".into(),
+                written_container: None,
+                written_on_error: None,
+                written_timeout: None,
+                families: Vec::new(),
+            });
+            statuses.push(status(&rest));
+        }
+        for (row, status) in rows.iter().zip(statuses) {
+            let mut cells = Vec::new();
+            if all_namespaces {
+                cells.push(report.namespace.clone().unwrap_or_else(|| "-".into()));
+            }
+            let command = if row.command.is_empty() {
+                "-".to_owned()
+            } else {
+                shell_words::join(&row.command)
+            };
+            cells.extend([
+                object.clone(),
+                row.phase.to_owned(),
+                row.container.clone(),
+                if wide {
+                    command
+                } else {
+                    truncate(&command, COMMAND_WIDTH)
+                },
+                row.on_error.clone(),
+                row.timeout.clone(),
+                status,
+            ]);
+            if wide {
+                let written = |v: &Option<String>| match v {
+                    Some(v) => format!("{v:?}"),
+                    None => "<unset>".to_owned(),
+                };
+                cells.extend([
+                    row.source.to_owned(),
+                    written(&row.written_container),
+                    written(&row.written_on_error),
+                    written(&row.written_timeout),
+                ]);
+            }
+            table.push_row(cells);
+        }
+    }
+    table
+}
+
+/// `ok`, `2 errors`, `1 warning`, `1 error, 2 warnings`.
+fn status(findings: &[&Finding]) -> String {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (errors, warnings) {
+        (0, 0) => "ok".to_owned(),
+        (e, 0) => count(e, "error"),
+        (0, w) => count(w, "warning"),
+        (e, w) => format!("{}, {}", count(e, "error"), count(w, "warning")),
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(width - 3).collect();
+        format!("{kept}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn listed(object: Value) -> Vec<Listed> {
+        let mut out = Vec::new();
+        let kind = velero_hooks::locate(&object).unwrap().kind;
+        keep(&mut out, kind, &object, VeleroVersion::default(), false);
+        out
+    }
+
+    #[test]
+    fn one_row_per_hook_with_its_own_status() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "db", "namespace": "shop", "annotations": {
+                "pre.hook.backup.velero.io/command": "[\"/bin/sh\",\"-c\",\"pg_dump > /backup/db.sql\"]",
+                "pre.hook.backup.velero.io/on-error": "Fail",
+                "pre.hook.backup.velero.io/timeout": "2m",
+                "post.hook.backup.velero.io/command": "[\"/bin/true\"]",
+                "post.hook.backup.velero.io/timeout": "300",
+                "post.hook.backup.velero.io/on-error": "Continue"}},
+            "spec": {"containers": [{"name": "postgres"}]}});
+        let text = table(&listed(pod), true, false).to_string();
+        assert_eq!(
+            text,
+            "NAMESPACE   OBJECT   PHASE   CONTAINER   COMMAND                                 ON-ERROR   TIMEOUT   STATUS\n\
+             shop        pod/db   pre     postgres    /bin/sh -c 'pg_dump > /backup/db.sql'   Fail       2m0s      ok\n\
+             shop        pod/db   post    postgres    /bin/true                               Continue   30s       1 error\n"
+        );
+    }
+
+    #[test]
+    fn objects_without_hooks_are_left_out_but_stray_keys_are_shown() {
+        let clean = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "c"}]}});
+        assert!(listed(clean).is_empty());
+        let stray = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "annotations": {
+            "pre.hook.backup.velero.io/timeout": "30s"}}, "spec": {"containers": [{"name": "c"}]}});
+        let text = table(&listed(stray), false, false).to_string();
+        assert!(
+            text.contains("pod/a    -       -           -         -          -         1 error"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn long_commands_are_cut_in_the_narrow_table() {
+        assert_eq!(truncate("abcdef", 5), "ab...");
+        assert_eq!(truncate("abc", 5), "abc");
+    }
+}
