@@ -72,6 +72,8 @@ pub enum Command {
     Remove(crate::commands::remove::RemoveArgs),
     /// Print a shell completion script for the kubectl-hooks binary
     Completion(crate::commands::completion::CompletionArgs),
+    /// Run a Velero backup after a preflight of its hooks; report and read what they did
+    Backup(crate::commands::backup::BackupArgs),
     /// List every annotation key Velero reads for hooks
     Keys,
     /// List every rule with its code and severity

@@ -1,6 +1,7 @@
 //! One module per subcommand, each a thin layer over the rules library.
 
 pub mod annotate;
+pub mod backup;
 mod catalogue;
 pub mod completion;
 pub mod get;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Get(args) => get::run(&cli.global, &args),
         Command::Remove(args) => remove::run(&cli.global, &args),
         Command::Completion(args) => completion::run(&args),
+        Command::Backup(args) => backup::run(&cli.global, &args),
         Command::Keys => catalogue::keys(),
         Command::Rules => catalogue::rules(),
         Command::Version => {
