@@ -1409,7 +1409,7 @@ mod tests {
         ];
         for (hooks, expected) in cases {
             let check = check_spec_hooks(Some(&hooks), VeleroVersion::V1_18);
-                        assert_eq!(codes(&check.findings), expected, "{hooks}");
+            assert_eq!(codes(&check.findings), expected, "{hooks}");
         }
     }
 

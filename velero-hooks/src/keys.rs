@@ -225,7 +225,18 @@ pub fn name(family: Family, field: Field) -> &'static str {
 }
 
 pub fn lookup(name: &str) -> Option<&'static Key> {
-    KEYS.iter().find(|k| k.name == name)
+    index_of(name).map(|i| &KEYS[i])
+}
+
+/// Position of `name` in [`KEYS`].
+pub fn index_of(name: &str) -> Option<usize> {
+    KEYS.iter().position(|k| k.name == name)
+}
+
+/// Position of the key for `field` of `family` in [`KEYS`].
+pub fn index_for(family: Family, field: Field) -> Option<usize> {
+    KEYS.iter()
+        .position(|k| k.family == family && k.field == field)
 }
 
 /// Whether an annotation key looks like it was meant for a Velero hook, so that a key
@@ -242,7 +253,13 @@ pub fn looks_like_hook_key(name: &str) -> bool {
     if lower.contains("velero.io/") && lower.contains("hook") {
         return true;
     }
-    closest_key(name).is_some()
+    // Edit distances cost microseconds per key; most annotations (kubectl's, Prometheus',
+    // Argo CD's) share no word with Velero's keys and are skipped cheaply. Three typos
+    // cannot remove all of these words from a real key.
+    let related = ["velero", "hook", "backup", "restore"]
+        .iter()
+        .any(|w| lower.contains(w));
+    related && closest_key(name).is_some()
 }
 
 /// The catalogued key nearest to `name` (case slips, a few typos, a wrong prefix).

@@ -350,7 +350,8 @@ fn hooks_trigger_key(hooks: &PodHooks) -> &'static str {
 
 fn check_keys(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
     for (name, value) in &pod.annotations {
-        if !keys::looks_like_hook_key(name) {
+        let known = keys::lookup(name);
+        if known.is_none() && !keys::looks_like_hook_key(name) {
             continue;
         }
         if let AnnotationValue::NotString(v) = value {
@@ -362,7 +363,7 @@ fn check_keys(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
                 format!("quote it: \"{}\"", v.to_string().trim_matches('"')),
             ));
         }
-        match keys::lookup(name) {
+        match known {
             Some(key) if !key.read_by_velero => findings.push(Finding::new(
                 &KEY_NEVER_READ,
                 name,
@@ -638,10 +639,13 @@ fn check_exec_command(key: &str, raw: &str, command: &Command, findings: &mut Ve
 
 /// Findings that apply to every command key: malformed JSON and unsplit plain strings.
 fn command_shape_finding(key: &str, raw: &str, command: &Command) -> Option<Finding> {
-    let velero_runs = format!(
-        "Velero runs the whole value as one program named `{}`, which fails",
-        abbreviate(raw)
-    );
+    // Built only when there is a finding: most commands are fine.
+    let velero_runs = || {
+        format!(
+            "Velero runs the whole value as one program named `{}`, which fails",
+            abbreviate(raw)
+        )
+    };
     match &command.form {
         CommandForm::MalformedJson { reason } => {
             let fix = if raw.contains('\'') {
@@ -653,7 +657,7 @@ fn command_shape_finding(key: &str, raw: &str, command: &Command) -> Option<Find
                 &COMMAND_NOT_JSON_ARRAY,
                 key,
                 format!("not a JSON array of strings ({reason})"),
-                velero_runs,
+                velero_runs(),
                 fix,
             ))
         }
@@ -661,21 +665,21 @@ fn command_shape_finding(key: &str, raw: &str, command: &Command) -> Option<Find
             &COMMAND_NOT_JSON_ARRAY,
             key,
             "whitespace before `[`: Velero only decodes JSON when `[` is the first character",
-            velero_runs,
+            velero_runs(),
             format!("remove the leading whitespace: {}", raw.trim_start()),
         )),
         CommandForm::Plain if raw == "null" => Some(Finding::new(
             &COMMAND_NOT_JSON_ARRAY,
             key,
             "`null` is not a JSON array",
-            velero_runs,
+            velero_runs(),
             "write the command as a JSON array of strings",
         )),
         CommandForm::Plain if raw.trim().is_empty() => Some(Finding::new(
             &COMMAND_EMPTY_PROGRAM,
             key,
             "the command is only whitespace",
-            velero_runs,
+            velero_runs(),
             "write the command as a JSON array of strings",
         )),
         CommandForm::Plain if raw.chars().any(char::is_whitespace) => {
@@ -690,7 +694,7 @@ fn command_shape_finding(key: &str, raw: &str, command: &Command) -> Option<Find
                 &COMMAND_PLAIN_WITH_SPACES,
                 key,
                 "a plain string with whitespace is not split into arguments",
-                velero_runs,
+                velero_runs(),
                 fix,
             ))
         }

@@ -4,7 +4,9 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use velero_hooks::normalize::{Normalizations, normalize};
-use velero_hooks::{VeleroVersion, check_object, command::parse_command, duration::parse_go_duration};
+use velero_hooks::{
+    VeleroVersion, check_object, command::parse_command, duration::parse_go_duration,
+};
 
 fn key() -> impl Strategy<Value = String> {
     let known: Vec<&'static str> = velero_hooks::keys::KEYS.iter().map(|k| k.name).collect();
