@@ -53,5 +53,6 @@ fn init_logging(verbosity: u8) {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_target(verbosity >= 4)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }

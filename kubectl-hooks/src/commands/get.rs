@@ -273,16 +273,27 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
             }
             statuses.push(status(&mine));
         }
-        let rest: Vec<&Finding> = report
-            .findings
-            .iter()
-            .zip(&claimed)
-            .filter(|(_, c)| !**c)
-            .map(|(f, _)| f)
-            .collect();
-        if !rest.is_empty() || rows.is_empty() {
+        // Findings of no hook (a field without a command, a misspelt key): one row per
+        // family they belong to, then one for the rest.
+        let mut leftovers: Vec<(&'static str, Vec<&Finding>)> = Vec::new();
+        for (finding, _) in report.findings.iter().zip(&claimed).filter(|(_, c)| !**c) {
+            let phase = Family::ALL
+                .iter()
+                .filter(|fam| finding.key.starts_with(fam.prefix()))
+                .map(|fam| family_phase(*fam))
+                .next()
+                .unwrap_or("-");
+            match leftovers.iter_mut().find(|(p, _)| *p == phase) {
+                Some((_, list)) => list.push(finding),
+                None => leftovers.push((phase, vec![finding])),
+            }
+        }
+        if rows.is_empty() && leftovers.is_empty() {
+            leftovers.push(("-", Vec::new()));
+        }
+        for (phase, findings) in leftovers {
             rows.push(Row {
-                phase: "-",
+                phase,
                 source: "-",
                 container: "-".into(),
                 command: Vec::new(),
@@ -293,7 +304,7 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
                 written_timeout: None,
                 families: Vec::new(),
             });
-            statuses.push(status(&rest));
+            statuses.push(status(&findings));
         }
         for (row, status) in rows.iter().zip(statuses) {
             let mut cells = Vec::new();
@@ -301,7 +312,12 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
                 cells.push(report.namespace.clone().unwrap_or_else(|| "-".into()));
             }
             let command = if row.command.is_empty() {
-                "-".to_owned()
+                if row.source == "-" {
+                    "<no command>"
+                } else {
+                    "-"
+                }
+                .to_owned()
             } else {
                 shell_words::join(&row.command)
             };
@@ -334,6 +350,16 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
         }
     }
     table
+}
+
+/// The PHASE column for a key family.
+fn family_phase(family: Family) -> &'static str {
+    match family {
+        Family::BackupPre | Family::BackupLegacy => "pre",
+        Family::BackupPost => "post",
+        Family::RestorePost => "restore",
+        Family::RestoreInit => "restore-init",
+    }
 }
 
 /// `ok`, `2 errors`, `1 warning`, `1 error, 2 warnings`.
@@ -400,8 +426,12 @@ mod tests {
         let stray = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "annotations": {
             "pre.hook.backup.velero.io/timeout": "30s"}}, "spec": {"containers": [{"name": "c"}]}});
         let text = table(&listed(stray), false, false).to_string();
-        assert!(
-            text.contains("pod/a    -       -           -         -          -         1 error"),
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(
+            row,
+            [
+                "pod/a", "pre", "-", "<no", "command>", "-", "-", "1", "error"
+            ],
             "{text}"
         );
     }

@@ -1,1 +1,3 @@
 //! Shared set-up for the cross-binary scenarios in tests/.
+
+pub mod backend;
