@@ -227,7 +227,8 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_review() {
-        let cases: [(&str, fn(&ReviewError) -> bool); 8] = [
+        type Expect = fn(&ReviewError) -> bool;
+        let cases: [(&str, Expect); 8] = [
             ("not json", |e| matches!(e, ReviewError::NotJson(_))),
             (r#"{"kind":"AdmissionReview"}"#, |e| {
                 matches!(e, ReviewError::WrongApiVersion { found: None })

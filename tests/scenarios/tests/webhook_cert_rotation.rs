@@ -89,8 +89,12 @@ async fn rotation_under_traffic_fails_no_request() {
     }
     // A new connection for every request, trusting both CAs.
     let fresh = {
-        let (stop, failures, saw_new, body) =
-            (stop.clone(), failures.clone(), saw_new.clone(), body.clone());
+        let (stop, failures, saw_new, body) = (
+            stop.clone(),
+            failures.clone(),
+            saw_new.clone(),
+            body.clone(),
+        );
         let https = webhook.https;
         let new_der = new_der.clone();
         tokio::spawn(async move {
@@ -141,13 +145,28 @@ async fn rotation_under_traffic_fails_no_request() {
         assert!(sent > 10, "kept-alive connection sent only {sent}");
         // Established connections carried on with the certificate they started with.
         assert_eq!(peer, old_der);
-        assert!(!closed, "a kept-alive connection was closed by the rotation");
+        assert!(
+            !closed,
+            "a kept-alive connection was closed by the rotation"
+        );
     }
-    assert!(fresh_sent > 10, "only {fresh_sent} requests on new connections");
+    assert!(
+        fresh_sent > 10,
+        "only {fresh_sent} requests on new connections"
+    );
     assert_eq!(failures.load(Ordering::Relaxed), 0, "failed requests");
-    assert!(saw_new.load(Ordering::Relaxed), "new connections never got the new certificate");
+    assert!(
+        saw_new.load(Ordering::Relaxed),
+        "new connections never got the new certificate"
+    );
 
     let (_, metrics) = plain_get(webhook.metrics, "/metrics").await.unwrap();
-    assert!(metrics.contains("velero_hooks_webhook_certificate_reloads_total 1"), "{metrics}");
-    assert!(metrics.contains("velero_hooks_webhook_certificate_reload_failures_total 0"), "{metrics}");
+    assert!(
+        metrics.contains("velero_hooks_webhook_certificate_reloads_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("velero_hooks_webhook_certificate_reload_failures_total 0"),
+        "{metrics}"
+    );
 }

@@ -14,7 +14,13 @@ fn manifest(fixture_name: &str) -> Vec<u8> {
     let review: Value = serde_json::from_slice(&fixture(fixture_name)).unwrap();
     let mut object = review["request"]["object"].clone();
     let metadata = object["metadata"].as_object_mut().unwrap();
-    for field in ["uid", "creationTimestamp", "managedFields", "resourceVersion", "generation"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "managedFields",
+        "resourceVersion",
+        "generation",
+    ] {
         metadata.remove(field);
     }
     object.as_object_mut().unwrap().remove("status");
@@ -27,16 +33,28 @@ async fn emulated_apiserver_gets_denials_and_warnings() {
     let webhook = Webhook::start(&["--self-signed"]);
     let ca = webhook.ca_pem.clone().unwrap();
     let url = format!("https://127.0.0.1:{}/validate", webhook.https.port());
-    let rules = vec![WebhookRule::new(&["CREATE", "UPDATE"], &["apps"], &["v1"], &["deployments"])];
-    let emulator = Emulator::start(
-        EmulatorConfig::default().webhook(WebhookConfig::validating("validate.velero-hooks.io", &url, &ca, rules)),
-    )
+    let rules = vec![WebhookRule::new(
+        &["CREATE", "UPDATE"],
+        &["apps"],
+        &["v1"],
+        &["deployments"],
+    )];
+    let emulator = Emulator::start(EmulatorConfig::default().webhook(WebhookConfig::validating(
+        "validate.velero-hooks.io",
+        &url,
+        &ca,
+        rules,
+    )))
     .await
     .unwrap();
     emulator.store().ensure_namespace("shop").unwrap();
-    let mut api = connect(emulator.addr(), tls_config(emulator.ca_pem(), Proto::H1), Proto::H1)
-        .await
-        .unwrap();
+    let mut api = connect(
+        emulator.addr(),
+        tls_config(emulator.ca_pem(), Proto::H1),
+        Proto::H1,
+    )
+    .await
+    .unwrap();
     let token = format!("Bearer {}", emulator.token());
     let headers = [("authorization", token.as_str())];
     let path = "/apis/apps/v1/namespaces/shop/deployments";
@@ -56,11 +74,26 @@ async fn emulated_apiserver_gets_denials_and_warnings() {
         ),
         "{message}"
     );
-    assert!(message.contains("\ndeployment/web: post.hook.backup.velero.io/command: the command is an empty array"), "{message}");
-    assert!(emulator.store().get("apps", "v1", "deployments", Some("shop"), "web").is_err());
+    assert!(
+        message.contains(
+            "\ndeployment/web: post.hook.backup.velero.io/command: the command is an empty array"
+        ),
+        "{message}"
+    );
+    assert!(
+        emulator
+            .store()
+            .get("apps", "v1", "deployments", Some("shop"), "web")
+            .is_err()
+    );
 
     let created = api
-        .request("POST", path, &headers, manifest("deployment-create-on-error-unset-warned"))
+        .request(
+            "POST",
+            path,
+            &headers,
+            manifest("deployment-create-on-error-unset-warned"),
+        )
         .await
         .unwrap();
     assert_eq!(created.status, 201, "{}", created.text());
@@ -71,7 +104,9 @@ async fn emulated_apiserver_gets_denials_and_warnings() {
         .map(|v| v.to_str().unwrap())
         .collect();
     assert!(
-        warnings.iter().any(|w| w.contains("HV011 pre.hook.backup.velero.io/on-error")),
+        warnings
+            .iter()
+            .any(|w| w.contains("HV011 pre.hook.backup.velero.io/on-error")),
         "{warnings:?}"
     );
     emulator.shutdown().await;

@@ -16,7 +16,10 @@ async fn in_flight_request_completes_after_sigterm() {
     let ca = webhook.ca_pem.clone().unwrap();
     let tcp = tokio::net::TcpStream::connect(webhook.https).await.unwrap();
     let mut tls = tokio_rustls::TlsConnector::from(tls_config(&ca, Proto::H1))
-        .connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp)
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
         .await
         .unwrap();
     let body = fixture("deployment-create-denied");
@@ -45,7 +48,10 @@ async fn in_flight_request_completes_after_sigterm() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(refused, "still accepting connections after SIGTERM");
-    assert!(webhook.child.try_wait().unwrap().is_none(), "exited with a request in flight");
+    assert!(
+        webhook.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
 
     // The slow request finishes and is answered.
     tokio::time::sleep(Duration::from_millis(500)).await;

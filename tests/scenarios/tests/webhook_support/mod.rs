@@ -35,7 +35,13 @@ pub fn binary() -> PathBuf {
             }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let mut build = Command::new(cargo);
-            build.args(["build", "-p", "velero-hooks-webhook", "--bin", "velero-hooks-webhook"]);
+            build.args([
+                "build",
+                "-p",
+                "velero-hooks-webhook",
+                "--bin",
+                "velero-hooks-webhook",
+            ]);
             if profile_dir.file_name().is_some_and(|n| n == "release") {
                 build.arg("--release");
             }
@@ -43,7 +49,10 @@ pub fn binary() -> PathBuf {
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("run cargo build");
-            assert!(status.success(), "cargo build -p velero-hooks-webhook failed");
+            assert!(
+                status.success(),
+                "cargo build -p velero-hooks-webhook failed"
+            );
             assert!(binary.exists(), "{} missing after build", binary.display());
             binary
         })
@@ -61,7 +70,11 @@ fn stale(binary: &Path) -> bool {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t > built) {
+            } else if entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > built)
+            {
                 return true;
             }
         }
@@ -84,7 +97,14 @@ impl Webhook {
     /// Starts the binary on ephemeral ports with `args` and waits for its "listening" log.
     pub fn start(args: &[&str]) -> Webhook {
         let mut child = Command::new(binary())
-            .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+            ])
             .args(args)
             .env_remove("VELERO_HOOKS_CONFIG")
             .stdin(Stdio::null())
