@@ -577,3 +577,30 @@ fn a_conflict_is_retried_after_reading_again_and_reported_when_it_persists() {
         r#"["/bin/sync"]"#
     );
 }
+
+#[test]
+fn normalize_pins_the_container_and_writes_the_defaults() {
+    let backend = Backend::start("annotate-normalize");
+    backend.seed([deployment("web", json!({}))]);
+    let out = backend.hooks(&[
+        "annotate",
+        "deploy/web",
+        "--phase",
+        "post",
+        "--normalize",
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(expect_exit(&out, 0), "deployment.apps/web annotated\n");
+    // No warning about an unset on-error: it is written explicitly.
+    assert!(!stderr(&out).contains("HV011"), "{}", stderr(&out));
+    assert_eq!(
+        backend.hook_annotations("deploy", "web"),
+        json!({
+            "post.hook.backup.velero.io/command": r#"["/bin/true"]"#,
+            "post.hook.backup.velero.io/container": "app",
+            "post.hook.backup.velero.io/on-error": "Continue",
+            "post.hook.backup.velero.io/timeout": "30s",
+        })
+    );
+}
