@@ -42,7 +42,10 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         }),
         _ => {
             let generated = tls::self_signed(&flags.dns_names)?;
-            print_ca_bundle(&generated.ca_pem)?;
+            // A closed stdout (piped into `head`, say) must not stop the server.
+            if let Err(err) = print_ca_bundle(&generated.ca_pem) {
+                tracing::warn!(error = %err, "cannot print the CA bundle to stdout");
+            }
             CertSource::SelfSigned(generated)
         }
     };

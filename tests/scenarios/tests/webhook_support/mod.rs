@@ -127,6 +127,8 @@ impl Webhook {
                     break;
                 }
             }
+            // Keep the pipe open (and drained) for whatever the server prints next.
+            std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
             pem
         });
         let logs = Arc::new(Mutex::new(Vec::new()));
