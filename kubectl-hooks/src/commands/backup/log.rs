@@ -219,7 +219,11 @@ pub fn hook_runs(log: &str) -> Vec<HookRun> {
     for entry in log.lines().filter_map(parse_line) {
         let msg = entry.msg.as_str();
         if msg == "running exec hook" {
-            let command_text = entry.field("hookCommand").unwrap_or_default().to_owned();
+            // As Velero's text format prints it, whichever format the log is in.
+            let command_text = match &entry.command {
+                Some(argv) => format!("[{}]", argv.join(" ")),
+                None => entry.field("hookCommand").unwrap_or_default().to_owned(),
+            };
             runs.push(HookRun {
                 pod: pod_of(&entry),
                 phase: entry.field("hookPhase").unwrap_or_default().to_owned(),
@@ -434,6 +438,7 @@ not a log line at all
         let runs = hook_runs(log);
         assert_eq!(runs.len(), 2);
         assert_eq!(runs[0].command, ["/sbin/fsfreeze", "--freeze", "/data dir"]);
+        assert_eq!(runs[0].command_text, "[/sbin/fsfreeze --freeze /data dir]");
         assert_eq!(runs[0].name, "<from-annotation>");
         assert_eq!(runs[0].timeout, "30s");
         assert_eq!(runs[0].outcome, Outcome::Ok);
