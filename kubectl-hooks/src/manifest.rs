@@ -195,6 +195,17 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
 /// Parses an input into objects. Blank documents are skipped; `List`s are expanded.
 pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputError>) {
     let mut documents = Vec::new();
+    let errors = for_each_document(source, text, |doc| documents.push(doc));
+    (documents, errors)
+}
+
+/// Parses an input and hands each object to `visit` as soon as it is read, so a long
+/// stream never holds more than one document's parsed form.
+pub fn for_each_document(
+    source: &str,
+    text: &str,
+    mut visit: impl FnMut(Document),
+) -> Vec<InputError> {
     let mut errors = Vec::new();
     let trimmed = text.trim_start_matches('\u{feff}');
     let first = trimmed.trim_start().chars().next();
@@ -246,16 +257,9 @@ pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputErr
             shared: piece.into(),
             first_line: line,
         };
-        push_objects(
-            source,
-            content_line,
-            &text,
-            value,
-            &mut documents,
-            &mut errors,
-        );
+        push_objects(source, content_line, &text, value, &mut visit, &mut errors);
     }
-    (documents, errors)
+    errors
 }
 
 /// The parser's message on one line, cut short: it may quote a line of the input, and an
@@ -299,7 +303,7 @@ fn push_objects(
     line: usize,
     text: &Text,
     value: Value,
-    documents: &mut Vec<Document>,
+    visit: &mut impl FnMut(Document),
     errors: &mut Vec<InputError>,
 ) {
     match value {
@@ -315,11 +319,11 @@ fn push_objects(
                     map.into_iter().find(|(k, _)| k == "items").map(|(_, v)| v)
                 {
                     for item in items {
-                        push_objects(source, line, text, item, documents, errors);
+                        push_objects(source, line, text, item, visit, errors);
                     }
                 }
             } else {
-                documents.push(Document {
+                visit(Document {
                     source: source.to_owned(),
                     line,
                     text_line: text.first_line,

@@ -78,13 +78,10 @@ pub fn check_files(args: &ValidateArgs, version: VeleroVersion) -> (Vec<Checked>
                 continue;
             }
         };
-        let (documents, errors) = manifest::parse_documents(&source, &text);
+        let errors = manifest::for_each_document(&source, &text, |doc| {
+            checked.extend(check_document(&doc, version));
+        });
         input_errors.extend(errors);
-        checked.extend(
-            documents
-                .iter()
-                .filter_map(|doc| check_document(doc, version)),
-        );
     }
     (checked, input_errors)
 }
