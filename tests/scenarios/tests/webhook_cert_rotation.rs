@@ -101,7 +101,11 @@ async fn rotation_under_traffic_fails_no_request() {
             let mut sent = 0u64;
             let mut turn = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let proto = if turn.is_multiple_of(2) { Proto::H1 } else { Proto::H2 };
+                let proto = if turn.is_multiple_of(2) {
+                    Proto::H1
+                } else {
+                    Proto::H2
+                };
                 turn += 1;
                 let result = async {
                     let mut conn = connect(https, tls_config(&both_cas, proto), proto).await?;
