@@ -22,7 +22,8 @@ pub fn keys() -> anyhow::Result<ExitCode> {
 
 pub fn rules() -> anyhow::Result<ExitCode> {
     let mut table = Table::new(["CODE", "SEVERITY", "NAME", "SUMMARY"]);
-    for rule in RULES {
+    // Annotation rules, then the rules for a Backup's own spec hooks and run-time checks.
+    for rule in RULES.iter().chain(velero_hooks::backup::RULES) {
         table.row([
             rule.code.to_owned(),
             rule.severity.as_str().to_owned(),
