@@ -3,6 +3,7 @@
 //! with the same rules and the same text as `validate`; when the hook being written has
 //! errors, nothing is written to any object.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -302,11 +303,7 @@ async fn run_live(
         );
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
-    for plan in &plans {
-        if plan.kind.is_pod() {
-            warn_if_controlled(&cluster, plan).await;
-        }
-    }
+    warn_about_controlled_pods(&cluster, &plans).await;
     let mut written = Vec::new();
     let mut failures = 0;
     for plan in plans {
@@ -378,34 +375,53 @@ fn report_findings(plans: &[Plan], edit: &HookEdit, location: &str) -> usize {
 
 /// A pod managed by a controller loses its annotations when it is replaced: say so, and
 /// name the object to annotate instead (the Deployment above a ReplicaSet, the CronJob
-/// above a Job).
-async fn warn_if_controlled(cluster: &Cluster, plan: &Plan) {
-    let Some(owner) = controller_of(&plan.after) else {
-        return;
-    };
-    let namespace = plan
-        .namespace
-        .clone()
-        .unwrap_or_else(|| cluster.namespace.clone());
-    let mut chain = vec![owner_name(&owner)];
-    let mut target = owner_name(&owner);
-    if let Some(kind) = owner.0
-        && let Ok(object) = get_object(cluster, kind, &namespace, &owner.1).await
-        && let Some(top) = controller_of(&object)
-    {
-        target = owner_name(&top);
-        chain.push(target.clone());
+/// above a Job). One warning per owner, however many of its pods are annotated.
+async fn warn_about_controlled_pods(cluster: &Cluster, plans: &[Plan]) {
+    // (namespace, owner) → (what manages the pods, what to annotate, the pods)
+    let mut owners: BTreeMap<(String, String), (String, String, Vec<&str>)> = BTreeMap::new();
+    for plan in plans.iter().filter(|p| p.kind.is_pod()) {
+        let Some(owner) = controller_of(&plan.after) else {
+            continue;
+        };
+        let namespace = plan
+            .namespace
+            .clone()
+            .unwrap_or_else(|| cluster.namespace.clone());
+        let key = (namespace.clone(), owner_name(&owner));
+        if !owners.contains_key(&key) {
+            let mut managed = owner_name(&owner);
+            let mut target = owner_name(&owner);
+            if let Some(kind) = owner.0
+                && let Ok(object) = get_object(cluster, kind, &namespace, &owner.1).await
+                && let Some(top) = controller_of(&object)
+            {
+                target = owner_name(&top);
+                managed = format!("{managed} (owned by {target})");
+            }
+            owners.insert(key.clone(), (managed, target, Vec::new()));
+        }
+        if let Some(entry) = owners.get_mut(&key) {
+            entry.2.push(&plan.name);
+        }
     }
-    let managed = match chain.as_slice() {
-        [only] => only.clone(),
-        [first, second, ..] => format!("{first} (owned by {second})"),
-        [] => return,
-    };
-    eprintln!(
-        "Warning: pod/{} -n {namespace} is managed by {managed}: the annotation is lost when \
-         the pod is replaced; annotate {target} instead to keep the hook",
-        plan.name
-    );
+    for ((namespace, _), (managed, target, pods)) in owners {
+        let subject = match pods.as_slice() {
+            [one] => format!("pod/{one} -n {namespace} is"),
+            many => {
+                let shown: Vec<&str> = many.iter().take(3).copied().collect();
+                format!(
+                    "{} pods -n {namespace} ({}{}) are",
+                    many.len(),
+                    shown.join(", "),
+                    if many.len() > 3 { ", ..." } else { "" }
+                )
+            }
+        };
+        eprintln!(
+            "Warning: {subject} managed by {managed}: the annotation is lost when the pod is \
+             replaced; annotate {target} instead to keep the hook"
+        );
+    }
 }
 
 /// The controlling owner of an object: its kind (when it can hold hooks) and name, and the
