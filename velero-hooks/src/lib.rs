@@ -24,6 +24,7 @@ pub mod hook;
 pub mod keys;
 pub mod normalize;
 pub mod pod;
+pub mod pruned;
 pub mod report;
 pub mod rules;
 pub mod workload;

@@ -5,36 +5,50 @@
 //! object into a typed `DynamicObject` (and pulls in k8s-openapi), while the rules read a
 //! plain `serde_json::Value`; parsing straight into `Value` avoids a second conversion on
 //! every request and keeps the binary's dependency tree small.
+//!
+//! `object` and `oldObject` are parsed with the library's [`PrunedObject`], which keeps
+//! only what the rules read (annotations, container names, owner references, ...): most
+//! of an object as the API server sends it is `managedFields`, defaulted container specs
+//! and status, and building a `Value` tree of it was most of the cost of a decision.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use velero_hooks::pruned::PrunedObject;
 
 pub const API_VERSION: &str = "admission.k8s.io/v1";
 pub const KIND: &str = "AdmissionReview";
 
 /// The body kube-apiserver POSTs. Everything is optional here and checked by
 /// [`parse_review`], so a bad body gets an error message that names what is wrong.
+///
+/// Strings only compared are borrowed from the body (`Cow`: owned only when the JSON
+/// string has escapes).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct IncomingReview {
-    api_version: Option<String>,
-    kind: Option<String>,
-    request: Option<IncomingRequest>,
+struct IncomingReview<'a> {
+    #[serde(borrow)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    request: Option<IncomingRequest<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct IncomingRequest {
+struct IncomingRequest<'a> {
     uid: Option<String>,
     kind: Option<GroupVersionKind>,
     sub_resource: Option<String>,
     name: Option<String>,
     namespace: Option<String>,
-    operation: Option<String>,
-    object: Option<Value>,
-    old_object: Option<Value>,
+    #[serde(borrow)]
+    operation: Option<Cow<'a, str>>,
+    object: Option<PrunedObject>,
+    old_object: Option<PrunedObject>,
     dry_run: Option<bool>,
 }
 
@@ -177,11 +191,13 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionRequest, ReviewError> {
     })?;
     if review.api_version.as_deref() != Some(API_VERSION) {
         return Err(ReviewError::WrongApiVersion {
-            found: review.api_version,
+            found: review.api_version.map(Cow::into_owned),
         });
     }
     if review.kind.as_deref() != Some(KIND) {
-        return Err(ReviewError::WrongKind { found: review.kind });
+        return Err(ReviewError::WrongKind {
+            found: review.kind.map(Cow::into_owned),
+        });
     }
     let request = review.request.ok_or(ReviewError::MissingRequest)?;
     let uid = request
@@ -192,7 +208,8 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionRequest, ReviewError> {
         .kind
         .ok_or_else(|| ReviewError::BadRequest("request.kind is missing".to_owned()))?;
     let operation = request.operation.unwrap_or_default();
-    let operation = Operation::parse(&operation).ok_or_else(|| {
+    let operation = &*operation;
+    let operation = Operation::parse(operation).ok_or_else(|| {
         ReviewError::BadRequest(format!(
             "request.operation is {operation:?}, expected CREATE, UPDATE, DELETE or CONNECT"
         ))
@@ -204,8 +221,8 @@ pub fn parse_review(body: &[u8]) -> Result<AdmissionRequest, ReviewError> {
         name: request.name.filter(|s| !s.is_empty()),
         namespace: request.namespace.filter(|s| !s.is_empty()),
         operation,
-        object: request.object.filter(|o| !o.is_null()),
-        old_object: request.old_object.filter(|o| !o.is_null()),
+        object: request.object.map(|o| o.0).filter(|o| !o.is_null()),
+        old_object: request.old_object.map(|o| o.0).filter(|o| !o.is_null()),
         dry_run: request.dry_run.unwrap_or(false),
     })
 }
@@ -217,8 +234,22 @@ pub fn render_review(response: &AdmissionResponse) -> Vec<u8> {
         kind: KIND,
         response,
     };
+    // Sized for the whole answer up front (the envelope, uid and field names are under
+    // 256 bytes), so the buffer is not regrown while writing.
+    let text: usize = response.warnings.iter().map(|w| w.len() + 3).sum::<usize>()
+        + response.status.as_ref().map_or(0, |s| s.message.len() + 64)
+        + response.patch.as_ref().map_or(0, String::len)
+        + response
+            .audit_annotations
+            .values()
+            .map(|v| v.len() + 16)
+            .sum::<usize>();
+    let mut out = Vec::with_capacity(256 + text + text / 8);
     // Serialising plain strings, maps and bools cannot fail.
-    serde_json::to_vec(&review).unwrap_or_default()
+    match serde_json::to_writer(&mut out, &review) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -23,10 +23,13 @@ fn main() -> ExitCode {
         .build()
         .context("cannot start the async runtime")
         .and_then(|runtime| runtime.block_on(run(flags)));
+    // Decision lines still buffered reach stderr before the process ends.
+    logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "velero-hooks-webhook failed");
+            logging::flush();
             eprintln!("velero-hooks-webhook: {err:#}");
             ExitCode::FAILURE
         }

@@ -2,6 +2,7 @@
 //! string from a closed set (kinds from the library's table, verdicts, paths), so a client
 //! cannot grow the number of series.
 
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use velero_hooks::workload::WORKLOAD_KINDS;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -40,6 +42,50 @@ pub struct Metrics {
     pub cert_reload_failures: Counter,
     pub in_flight: Gauge<i64, std::sync::atomic::AtomicI64>,
     pub cert_loaded_at: Gauge<f64, AtomicU64>,
+    /// Handles on the series above, resolved on first use. `Family::get_or_create` hashes
+    /// the label set and takes the family's lock on every call; every label value is
+    /// from a closed set, so each request instead indexes a table (see [`SeriesIndex`]).
+    /// A handle is a clone of the family's own series, so the exposition is unchanged
+    /// (a series appears once it has been used, as before).
+    request_series: Box<[OnceLock<Counter>]>,
+    duration_series: [OnceLock<Histogram>; PATHS.len()],
+}
+
+/// The label values of `admission_requests`, in table order; other values (none are
+/// produced today) fall back to `Family::get_or_create`.
+const PATHS: [&str; 3] = ["/validate", "/warn", "/mutate"];
+/// Kinds after [`WORKLOAD_KINDS`].
+const OTHER_KINDS: [&str; 2] = ["other", "unknown"];
+const OPERATIONS: [&str; 5] = ["CREATE", "UPDATE", "DELETE", "CONNECT", "unknown"];
+const VERDICTS: [&str; 5] = ["allowed", "denied", "warned", "patched", "error"];
+
+fn kinds() -> usize {
+    WORKLOAD_KINDS.len() + OTHER_KINDS.len()
+}
+
+fn position(table: &[&str], value: &str) -> Option<usize> {
+    table.iter().position(|t| *t == value)
+}
+
+/// Where a label set's series handle is kept.
+struct SeriesIndex {
+    path: usize,
+    request: usize,
+}
+
+impl SeriesIndex {
+    fn of(labels: &RequestLabels) -> Option<Self> {
+        let path = position(&PATHS, labels.path)?;
+        let kind = WORKLOAD_KINDS
+            .iter()
+            .position(|k| k.kind == labels.kind)
+            .or_else(|| position(&OTHER_KINDS, labels.kind).map(|i| WORKLOAD_KINDS.len() + i))?;
+        let operation = position(&OPERATIONS, labels.operation)?;
+        let verdict = position(&VERDICTS, labels.verdict)?;
+        let request =
+            ((path * kinds() + kind) * OPERATIONS.len() + operation) * VERDICTS.len() + verdict;
+        Some(SeriesIndex { path, request })
+    }
 }
 
 /// Decisions take microseconds: buckets from 25µs to 1s so the sub-millisecond range is
@@ -105,14 +151,34 @@ impl Metrics {
             cert_reload_failures,
             in_flight,
             cert_loaded_at,
+            request_series: (0..PATHS.len() * kinds() * OPERATIONS.len() * VERDICTS.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            duration_series: Default::default(),
         }
     }
 
     pub fn observe(&self, labels: RequestLabels, elapsed: Duration, codes: &[&'static str]) {
-        self.duration
-            .get_or_create(&PathLabels { path: labels.path })
-            .observe(elapsed.as_secs_f64());
-        self.requests.get_or_create(&labels).inc();
+        match SeriesIndex::of(&labels) {
+            Some(index) => {
+                self.duration_series[index.path]
+                    .get_or_init(|| {
+                        self.duration
+                            .get_or_create_owned(&PathLabels { path: labels.path })
+                    })
+                    .observe(elapsed.as_secs_f64());
+                self.request_series[index.request]
+                    .get_or_init(|| self.requests.get_or_create_owned(&labels))
+                    .inc();
+            }
+            None => {
+                self.duration
+                    .get_or_create(&PathLabels { path: labels.path })
+                    .observe(elapsed.as_secs_f64());
+                self.requests.get_or_create(&labels).inc();
+            }
+        }
+        // Only requests with findings get here, a few codes each.
         for code in codes {
             self.findings.get_or_create(&CodeLabels { code }).inc();
         }
@@ -168,5 +234,45 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
+    }
+
+    #[test]
+    fn every_label_set_has_its_own_series() {
+        let metrics = Metrics::new();
+        let mut expected = 0;
+        for path in PATHS {
+            for kind in WORKLOAD_KINDS.iter().map(|k| k.kind).chain(OTHER_KINDS) {
+                for operation in OPERATIONS {
+                    for verdict in VERDICTS {
+                        let labels = RequestLabels {
+                            path,
+                            kind,
+                            operation,
+                            verdict,
+                        };
+                        metrics.observe(labels.clone(), Duration::from_micros(1), &[]);
+                        metrics.observe(labels.clone(), Duration::from_micros(1), &[]);
+                        assert_eq!(metrics.requests.get_or_create(&labels).get(), 2);
+                        expected += 1;
+                    }
+                }
+            }
+        }
+        let text = metrics.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("velero_hooks_webhook_admission_requests_total{"))
+            .count();
+        assert_eq!(series, expected);
+        // A label value outside the tables still counts.
+        let odd = RequestLabels {
+            path: "/elsewhere",
+            kind: "Deployment",
+            operation: "CREATE",
+            verdict: "allowed",
+        };
+        metrics.observe(odd.clone(), Duration::from_micros(1), &[]);
+        assert_eq!(metrics.requests.get_or_create(&odd).get(), 1);
+        assert!(text.contains(r#"admission_duration_seconds_count{path="/mutate"} "#));
     }
 }

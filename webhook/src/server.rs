@@ -159,6 +159,7 @@ impl Server {
             self.https,
             self.tls,
             admission_router(self.state.clone()),
+            self.state.clone(),
             stop_rx.clone(),
             alive_tx.clone(),
         ));
@@ -298,7 +299,23 @@ impl Drop for InFlight<'_> {
     }
 }
 
-async fn admit(state: Arc<AppState>, mode: Mode, request: Request) -> Response {
+/// `POST /validate`, `/warn` or `/mutate` on the HTTPS port: these are answered without
+/// going through the router (the only other routes there are the probes and the
+/// fallbacks, which the router still serves, as does every other method).
+fn admission_mode<B>(request: &hyper::Request<B>) -> Option<Mode> {
+    if request.method() != axum::http::Method::POST {
+        return None;
+    }
+    [Mode::Enforce, Mode::Warn, Mode::Mutate]
+        .into_iter()
+        .find(|mode| request.uri().path() == mode.path())
+}
+
+async fn admit<B>(state: Arc<AppState>, mode: Mode, request: hyper::Request<B>) -> Response
+where
+    B: hyper::body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
     let metrics = &*state.metrics;
     let _in_flight = InFlight::enter(metrics);
@@ -384,6 +401,7 @@ async fn admit(state: Arc<AppState>, mode: Mode, request: Request) -> Response {
             .and_then(Value::as_str)
     });
     tracing::info!(
+        target: crate::logging::DECISIONS,
         uid = %request.uid,
         kind = %request.kind.kind,
         namespace = request.namespace.as_deref().unwrap_or(""),
@@ -407,6 +425,7 @@ async fn accept_tls(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     router: Router,
+    state: Arc<AppState>,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
@@ -414,11 +433,11 @@ async fn accept_tls(
         tokio::select! {
             accepted = listener.accept() => {
                 let Some(tcp) = accepted_or_pause(accepted).await else { continue };
-                let (acceptor, router, stop, alive) =
-                    (acceptor.clone(), router.clone(), stop.clone(), alive.clone());
+                let (acceptor, router, state, stop, alive) =
+                    (acceptor.clone(), router.clone(), state.clone(), stop.clone(), alive.clone());
                 tokio::spawn(async move {
                     if let Some(tls) = handshake(tcp, acceptor).await {
-                        serve_connection(TokioIo::new(tls), router, stop).await;
+                        serve_connection(TokioIo::new(tls), router, Some(state), stop).await;
                     }
                     drop(alive);
                 });
@@ -440,7 +459,7 @@ async fn accept_plain(
                 let Some(tcp) = accepted_or_pause(accepted).await else { continue };
                 let (router, stop, alive) = (router.clone(), stop.clone(), alive.clone());
                 tokio::spawn(async move {
-                    serve_connection(TokioIo::new(tcp), router, stop).await;
+                    serve_connection(TokioIo::new(tcp), router, None, stop).await;
                     drop(alive);
                 });
             }
@@ -549,9 +568,14 @@ impl Drop for Busy {
 }
 
 /// Serves one connection until the peer closes it, it idles out, or shutdown asks it to
-/// finish (in-flight requests complete; HTTP/2 peers get a GOAWAY).
-async fn serve_connection<I>(io: I, router: Router, mut stop: watch::Receiver<bool>)
-where
+/// finish (in-flight requests complete; HTTP/2 peers get a GOAWAY). With `admission`,
+/// admission reviews are answered directly (see [`admission_mode`]), the rest by `router`.
+async fn serve_connection<I>(
+    io: I,
+    router: Router,
+    admission: Option<Arc<AppState>>,
+    mut stop: watch::Receiver<bool>,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::new());
@@ -559,9 +583,15 @@ where
         let activity = activity.clone();
         hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let busy = Busy::begin(&activity);
+            let direct = admission
+                .as_ref()
+                .and_then(|state| Some((state.clone(), admission_mode(&request)?)));
             let router = router.clone();
             async move {
-                let response = router.oneshot(request.map(Body::new)).await;
+                let response = match direct {
+                    Some((state, mode)) => Ok(admit(state, mode, request).await),
+                    None => router.oneshot(request.map(Body::new)).await,
+                };
                 drop(busy);
                 response
             }
