@@ -307,8 +307,8 @@ fn object_names(resource: &str, connection: &[String], prefix: &str) -> Vec<Stri
         let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
         let mut names = Vec::new();
         lean::for_each(&cluster, kind, namespace, None, |object| {
-            if let Some(name) = object.metadata.name {
-                names.push(name);
+            if let Some(name) = object.pointer("/metadata/name").and_then(|n| n.as_str()) {
+                names.push(name.to_owned());
             }
         })
         .await?;

@@ -91,7 +91,7 @@ async fn run_live(
             let cluster = &cluster;
             async move {
                 lean::for_each(cluster, kind, namespace, selector, |object| {
-                    keep(&mut found, kind, &object.into_json(kind), version, false);
+                    keep(&mut found, kind, &object, version, false);
                 })
                 .await
                 .map(|()| found)

@@ -44,13 +44,14 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
     print_outcome(&checked, &input_errors, args.output, args.show_clean)
 }
 
-/// Checks every pod and workload in the namespace (or all, with `-A`).
+/// Checks every pod and workload in the namespace (or all, with `-A`), a page at a time.
 async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Vec<Checked>> {
     let cluster = crate::cluster::Cluster::connect(global).await?;
+    let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
     let mut checked = Vec::new();
     for kind in velero_hooks::workload::WORKLOAD_KINDS {
-        for object in crate::cluster::list_objects(&cluster, kind, args.selector.as_deref()).await?
-        {
+        let selector = args.selector.as_deref();
+        crate::lean::for_each(&cluster, kind, namespace, selector, |object| {
             if let Some(report) = check_object(&object, global.velero_version) {
                 checked.push(Checked {
                     origin: Origin {
@@ -61,7 +62,8 @@ async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<
                     report,
                 });
             }
-        }
+        })
+        .await?;
     }
     Ok(checked)
 }
