@@ -31,6 +31,11 @@ use clap::{Parser, Subcommand};
 use client::{Proto, connect, tls_config};
 use hdrhistogram::Histogram;
 
+/// The webhook binary's allocator, so the ceiling server differs from the webhook only by
+/// what it does with a request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]

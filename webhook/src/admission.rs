@@ -307,7 +307,9 @@ mod tests {
         let body = |user: &[u8], status: &[u8]| {
             let mut out = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","kind":{"kind":"Pod"},"userInfo":{"username":""#.to_vec();
             out.extend_from_slice(user);
-            out.extend_from_slice(br#""},"object":{"apiVersion":"v1","kind":"Pod","status":{"message":""#);
+            out.extend_from_slice(
+                br#""},"object":{"apiVersion":"v1","kind":"Pod","status":{"message":""#,
+            );
             out.extend_from_slice(status);
             out.extend_from_slice(br#""}}}}"#);
             out

@@ -400,20 +400,18 @@ where
             .and_then(|o| o.pointer("/metadata/generateName"))
             .and_then(Value::as_str)
     });
-    tracing::info!(
-        target: crate::logging::DECISIONS,
-        uid = %request.uid,
-        kind = %request.kind.kind,
-        namespace = request.namespace.as_deref().unwrap_or(""),
-        name = name.unwrap_or(""),
-        operation = request.operation.as_str(),
-        path = mode.path(),
-        verdict = decision.verdict.as_str(),
-        codes = %decision.codes.join(","),
-        dry_run = request.dry_run,
-        elapsed_us = elapsed.as_micros() as u64,
-        "admission decision"
-    );
+    crate::logging::decision(&crate::logging::Decision {
+        uid: &request.uid,
+        kind: &request.kind.kind,
+        namespace: request.namespace.as_deref().unwrap_or(""),
+        name: name.unwrap_or(""),
+        operation: request.operation.as_str(),
+        path: mode.path(),
+        verdict: decision.verdict.as_str(),
+        codes: &decision.codes,
+        dry_run: request.dry_run,
+        elapsed_us: elapsed.as_micros() as u64,
+    });
     (
         [(header::CONTENT_TYPE, "application/json")],
         Body::from(rendered),
