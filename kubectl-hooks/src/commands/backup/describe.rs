@@ -245,7 +245,9 @@ fn expires_in(expiration: &str, now: jiff::Timestamp) -> String {
     let Ok(at) = expiration.parse::<jiff::Timestamp>() else {
         return expiration.to_owned();
     };
-    let seconds = at.as_second() - now.as_second();
+    // Whole seconds of the exact remaining time, rounded down as Kubernetes' and Velero's
+    // human durations are: 29d23h59m59.5s left is `29d`.
+    let seconds = at.duration_since(now).as_secs();
     if seconds <= 0 {
         "expired".into()
     } else if seconds >= 86_400 {
