@@ -82,6 +82,13 @@ pub enum OnError {
 }
 
 impl OnError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Fail => "Fail",
+            OnError::Continue => "Continue",
+        }
+    }
+
     /// Velero keeps only the exact strings; anything else becomes "" which never fails.
     pub fn effective(raw: Option<&str>) -> Self {
         match raw {

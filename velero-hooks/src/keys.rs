@@ -233,12 +233,6 @@ pub fn index_of(name: &str) -> Option<usize> {
     KEYS.iter().position(|k| k.name == name)
 }
 
-/// Position of the key for `field` of `family` in [`KEYS`].
-pub fn index_for(family: Family, field: Field) -> Option<usize> {
-    KEYS.iter()
-        .position(|k| k.family == family && k.field == field)
-}
-
 /// Whether an annotation key looks like it was meant for a Velero hook, so that a key
 /// Velero would silently ignore is reported: anything under a Velero hook domain, and
 /// anything within a few typos of a real key.

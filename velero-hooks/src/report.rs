@@ -84,11 +84,11 @@ pub struct HookSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// The timeout Velero applies, in nanoseconds; `null` means no limit at all.
-    #[serde(skip_serializing_if = "is_absent")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_nanos: Option<Option<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_timeout: Option<String>,
-    #[serde(skip_serializing_if = "is_absent")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_timeout_nanos: Option<Option<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_for_ready: Option<bool>,
@@ -96,10 +96,6 @@ pub struct HookSummary {
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_container_name: Option<String>,
-}
-
-fn is_absent(v: &Option<Option<i64>>) -> bool {
-    v.is_none()
 }
 
 impl HookSummary {

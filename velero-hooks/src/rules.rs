@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::command::{Command, CommandForm, split_unambiguously, to_json_array};
 use crate::duration::{GoDuration, parse_go_duration};
 use crate::hook::{
-    BackupHook, BackupPhase, InitHook, OnError, PodHooks, RestoreExecHook, VeleroVersion,
-    parse_go_bool, parse_hooks, pre_family,
+    BackupHook, InitHook, PodHooks, RestoreExecHook, VeleroVersion, parse_go_bool, parse_hooks,
+    pre_family,
 };
 use crate::keys::{self, Family, Field};
 use crate::pod::{AnnotationValue, PodView};
@@ -1063,19 +1063,4 @@ pub fn check_workload_metadata(
             )
         })
         .collect()
-}
-
-impl OnError {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnError::Fail => "Fail",
-            OnError::Continue => "Continue",
-        }
-    }
-}
-
-impl BackupPhase {
-    pub fn all() -> [BackupPhase; 2] {
-        [BackupPhase::Pre, BackupPhase::Post]
-    }
 }
