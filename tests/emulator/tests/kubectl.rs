@@ -1,4 +1,4 @@
-//! The real `/usr/bin/kubectl` against the emulator. These tests fail (they
+//! The real kubectl (the pinned one in `.tools/bin`) against the emulator. These tests fail (they
 //! do not skip) when kubectl is missing.
 
 mod common;

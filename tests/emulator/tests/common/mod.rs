@@ -38,7 +38,29 @@ pub async fn client_for(kubeconfig: &Path) -> kube::Client {
     kube::Client::try_from(config).expect("kube client")
 }
 
-pub const KUBECTL: &str = "/usr/bin/kubectl";
+/// The kubectl these tests run: `$KUBECTL`, else the pinned one `scripts/install-tools.sh`
+/// puts in `.tools/bin`, else `kubectl` on PATH. Panics when there is none: these tests
+/// must fail, not skip, without kubectl.
+pub fn kubectl_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("KUBECTL") {
+        return PathBuf::from(path);
+    }
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/kubectl");
+    if pinned.is_file() {
+        return pinned;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("kubectl"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "kubectl not found: run `scripts/install-tools.sh` (installs it into .tools/bin), \
+                 put kubectl on PATH, or set KUBECTL=/path/to/kubectl"
+            )
+        })
+}
 
 /// Run kubectl against the harness; panics (with kubectl's stderr) when it fails.
 pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
@@ -53,14 +75,9 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// Run kubectl and return its output whatever the exit status. Panics when
-/// kubectl is missing: these tests must fail, not skip, without it.
+/// Run kubectl and return its output whatever the exit status.
 pub fn kubectl_output(kubeconfig: &Path, args: &[&str]) -> std::process::Output {
-    assert!(
-        Path::new(KUBECTL).exists(),
-        "{KUBECTL} is required by these tests but is missing"
-    );
-    Command::new(KUBECTL)
+    Command::new(kubectl_binary())
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(args)
