@@ -2,8 +2,10 @@
 //! then `KUBECONFIG` (several files, merged), then `~/.kube/config`; `--context`; the
 //! context's namespace unless `-n` is given; `--request-timeout`.
 
+use std::path::Path;
+
 use anyhow::Context as _;
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 use velero_hooks::duration::parse_go_duration;
 
@@ -20,13 +22,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Self> {
-        let kubeconfig = match &global.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path)
-                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?,
-            None => Kubeconfig::read().context(
-                "cannot read a kubeconfig from $KUBECONFIG or ~/.kube/config (use --kubeconfig PATH)",
-            )?,
-        };
+        let kubeconfig = read_kubeconfig(global.kubeconfig.as_deref())?;
         let options = KubeConfigOptions {
             context: global.context.clone(),
             ..KubeConfigOptions::default()
@@ -52,6 +48,40 @@ impl Cluster {
             all_namespaces: global.all_namespaces,
         })
     }
+}
+
+/// No usable kubeconfig: the command never reached a cluster. Every online command exits
+/// with the same status for it (2, unusable input), whatever its own verdicts mean.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{problem}\n  to point at a cluster: --kubeconfig PATH, the KUBECONFIG environment variable, \
+     or ~/.kube/config (no cluster at hand? the README's \"Try it without a cluster\" starts one)"
+)]
+pub struct NoKubeconfig {
+    problem: String,
+}
+
+/// Reads the kubeconfig as kubectl finds it: `--kubeconfig`, else `KUBECONFIG` (several
+/// files, merged), else `~/.kube/config`. kube's own error repeats its cause and quotes the
+/// path twice; this one names the file once and says how to fix it.
+pub fn read_kubeconfig(explicit: Option<&Path>) -> Result<Kubeconfig, NoKubeconfig> {
+    let read = match explicit {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    };
+    read.map_err(|err| {
+        let problem = match err {
+            KubeconfigError::ReadConfig(cause, path) => {
+                format!("cannot read kubeconfig '{}': {cause}", path.display())
+            }
+            KubeconfigError::FindPath => {
+                "no kubeconfig: KUBECONFIG is not set and the home directory is unknown".to_owned()
+            }
+            // Every other variant says all in its own message, without a repeated source.
+            other => format!("invalid kubeconfig: {other}"),
+        };
+        NoKubeconfig { problem }
+    })
 }
 
 /// kubectl's `--request-timeout`: a Go duration, or a bare number of seconds; 0 means none.

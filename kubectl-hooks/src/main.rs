@@ -25,6 +25,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let text = format!("{err:#}");
+            if err.downcast_ref::<cluster::NoKubeconfig>().is_some() {
+                eprintln!("error: {text}");
+                return ExitCode::from(commands::EXIT_BAD_INPUT);
+            }
             // API errors read as kubectl prints them: `Error from server (NotFound): ...`.
             if text.starts_with("Error from server") {
                 eprintln!("{text}");

@@ -82,7 +82,13 @@ pub fn expand_paths(paths: &[PathBuf], recursive: bool) -> (Vec<PathBuf>, Vec<In
             continue;
         }
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => walk(path, recursive, &mut files, &mut errors),
+            Ok(meta) if meta.is_dir() => {
+                let before = files.len();
+                let skipped_dirs = walk(path, recursive, &mut files, &mut errors);
+                if files.len() == before {
+                    errors.push(empty_directory(path, skipped_dirs));
+                }
+            }
             Ok(_) => files.push(path.clone()),
             Err(err) => errors.push(InputError {
                 source: path.display().to_string(),
@@ -94,7 +100,33 @@ pub fn expand_paths(paths: &[PathBuf], recursive: bool) -> (Vec<PathBuf>, Vec<In
     (files, errors)
 }
 
-fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+/// A directory given with `-f` that yields no manifest: kubectl refuses it too ("no objects
+/// passed"), and checking nothing must not look like a clean result.
+fn empty_directory(dir: &Path, skipped_dirs: usize) -> InputError {
+    let message = if skipped_dirs > 0 {
+        format!(
+            "no .yaml, .yml or .json files directly in this directory, only {skipped_dirs} \
+             subdirector{}: use -R to read them recursively",
+            if skipped_dirs == 1 { "y" } else { "ies" }
+        )
+    } else {
+        "no .yaml, .yml or .json files in this directory".to_owned()
+    };
+    InputError {
+        source: dir.display().to_string(),
+        line: None,
+        message,
+    }
+}
+
+/// Adds the manifest files of `dir` (and below, when `recursive`); returns the number of
+/// subdirectories left out because `recursive` is off.
+fn walk(
+    dir: &Path,
+    recursive: bool,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<InputError>,
+) -> usize {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
@@ -103,15 +135,18 @@ fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, errors: &mut Vec<
                 line: None,
                 message: format!("cannot read directory: {err}"),
             });
-            return;
+            return 0;
         }
     };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
+    let mut skipped_dirs = 0;
     for path in paths {
         if path.is_dir() {
             if recursive {
                 walk(&path, recursive, files, errors);
+            } else {
+                skipped_dirs += 1;
             }
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
@@ -120,6 +155,7 @@ fn walk(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>, errors: &mut Vec<
             files.push(path);
         }
     }
+    skipped_dirs
 }
 
 /// Reads one input fully as UTF-8 text.

@@ -268,11 +268,7 @@ fn contexts(connection: &[String]) -> Vec<String> {
         .iter()
         .position(|w| w == "--kubeconfig")
         .and_then(|i| connection.get(i + 1));
-    let config = match path {
-        Some(path) => kube::config::Kubeconfig::read_from(path),
-        None => kube::config::Kubeconfig::read(),
-    };
-    config
+    crate::cluster::read_kubeconfig(path.map(std::path::Path::new))
         .map(|c| c.contexts.into_iter().map(|c| c.name).collect())
         .unwrap_or_default()
 }
