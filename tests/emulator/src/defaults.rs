@@ -128,6 +128,19 @@ pub fn apply(rt: &ResourceType, obj: &mut Value) {
                 }
             }
         }
+        (crate::crd::GROUP, "CustomResourceDefinition") => crate::crd::apply_defaults(obj),
+        ("", "PersistentVolumeClaim") => {
+            if let Some(spec) = obj_mut(obj, "spec") {
+                set_default(spec, "volumeMode", json!("Filesystem"));
+            }
+            let status = obj
+                .as_object_mut()
+                .map(|m| m.entry("status").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut);
+            if let Some(s) = status {
+                set_default(s, "phase", json!("Pending"));
+            }
+        }
         ("", "Secret") => {
             if let Some(m) = obj.as_object_mut() {
                 set_default(m, "type", json!("Opaque"));
@@ -254,6 +267,26 @@ fn check_containers(spec: &Value, path: &str, causes: &mut Vec<FieldCause>) {
 pub fn validate(rt: &ResourceType, obj: &Value) -> Vec<FieldCause> {
     let mut causes = vec![];
     let template = match (rt.group.as_str(), rt.kind.as_str()) {
+        (crate::crd::GROUP, "CustomResourceDefinition") => {
+            causes.extend(crate::crd::validate(obj));
+            None
+        }
+        ("", "PersistentVolumeClaim") => {
+            if obj
+                .pointer("/spec/accessModes")
+                .and_then(Value::as_array)
+                .is_none_or(|m| m.is_empty())
+            {
+                causes.push(FieldCause::required(
+                    "spec.accessModes",
+                    "at least 1 access mode is required",
+                ));
+            }
+            if obj.pointer("/spec/resources/requests/storage").is_none() {
+                causes.push(FieldCause::required("spec.resources[storage]", ""));
+            }
+            None
+        }
         ("", "Pod") => {
             check_containers(obj.get("spec").unwrap_or(&Value::Null), "spec", &mut causes);
             None

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod admission;
+pub mod crd;
 mod defaults;
 pub mod discovery;
 pub mod error;

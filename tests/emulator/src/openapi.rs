@@ -18,9 +18,16 @@ pub fn index(registry: &Registry) -> Value {
     for (group, versions) in registry.groups() {
         for version in versions {
             let key = gv_path(&group, &version);
+            // The types in the document are part of its hash: kubectl caches
+            // documents by URL, and CustomResourceDefinitions change them.
+            let content: String = registry
+                .in_group_version(&group, &version)
+                .iter()
+                .map(|t| format!(" {}/{}", t.plural, t.kind))
+                .collect();
             paths.insert(
                 key.clone(),
-                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&key))}),
+                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&format!("{key}{content}")))}),
             );
         }
     }
@@ -35,7 +42,7 @@ fn gv_path(group: &str, version: &str) -> String {
     }
 }
 
-/// A stable token per document (content only changes with the registry).
+/// A stable token per document content.
 fn hash(key: &str) -> String {
     let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100000001b3)

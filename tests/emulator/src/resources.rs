@@ -4,7 +4,7 @@
 //! short names, scope, table columns, subresources) is read from here, so
 //! a test can register a CRD-like type with one [`ResourceType`] value.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::table::{self, PrinterColumn};
 
@@ -34,6 +34,9 @@ pub struct ResourceType {
     /// Whether `application/strategic-merge-patch+json` is accepted (built-in
     /// types only, like kube-apiserver, which refuses it for custom resources).
     pub supports_strategic_merge: bool,
+    /// The CustomResourceDefinition that defines this type (`backups.velero.io`),
+    /// `None` for built-in types and types registered in `EmulatorConfig`.
+    pub defined_by: Option<String>,
 }
 
 impl ResourceType {
@@ -54,6 +57,7 @@ impl ResourceType {
             tracks_generation: true,
             delete_returns_object: false,
             supports_strategic_merge: false,
+            defined_by: None,
         }
     }
 
@@ -124,30 +128,38 @@ impl ResourceType {
     }
 }
 
-/// The set of served types. Cheap to clone (shared).
+/// The set of served types: the built-in ones, those given at start, and those
+/// CustomResourceDefinitions add while the server runs. Cheap to clone (shared).
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    types: Arc<Vec<Arc<ResourceType>>>,
+    /// Replaced as a whole on every change (copy on write), so that readers
+    /// take a consistent snapshot without holding the lock.
+    types: Arc<RwLock<Arc<Vec<Arc<ResourceType>>>>>,
 }
 
 impl Registry {
     pub fn new(types: Vec<ResourceType>) -> Self {
         Registry {
-            types: Arc::new(types.into_iter().map(Arc::new).collect()),
+            types: Arc::new(RwLock::new(Arc::new(
+                types.into_iter().map(Arc::new).collect(),
+            ))),
         }
     }
 
-    /// The built-in core, apps and batch types.
+    /// The built-in core, apps, batch and apiextensions types.
     pub fn builtin() -> Vec<ResourceType> {
         builtin_types()
     }
 
-    pub fn all(&self) -> &[Arc<ResourceType>] {
-        &self.types
+    /// Every type served now.
+    pub fn all(&self) -> Arc<Vec<Arc<ResourceType>>> {
+        // A panic while holding the lock cannot leave a half-made list (it is
+        // replaced in one assignment), so poisoning is not a reason to stop.
+        self.types.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.types
+        self.all()
             .iter()
             .find(|t| t.group == group && t.version == version && t.plural == plural)
             .cloned()
@@ -156,7 +168,7 @@ impl Registry {
     /// Find by `apiVersion` + `kind` as written in an object.
     pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
         let (group, version) = split_api_version(api_version);
-        self.types
+        self.all()
             .iter()
             .find(|t| t.group == group && t.version == version && t.kind == kind)
             .cloned()
@@ -165,7 +177,7 @@ impl Registry {
     /// Groups in registration order (core first), each with its versions in order.
     pub fn groups(&self) -> Vec<(String, Vec<String>)> {
         let mut out: Vec<(String, Vec<String>)> = vec![];
-        for t in self.types.iter() {
+        for t in self.all().iter() {
             match out.iter_mut().find(|(g, _)| *g == t.group) {
                 Some((_, versions)) => {
                     if !versions.contains(&t.version) {
@@ -179,11 +191,56 @@ impl Registry {
     }
 
     pub fn in_group_version(&self, group: &str, version: &str) -> Vec<Arc<ResourceType>> {
-        self.types
+        self.all()
             .iter()
             .filter(|t| t.group == group && t.version == version)
             .cloned()
             .collect()
+    }
+
+    /// The first type, not defined by CustomResourceDefinition `crd`, that
+    /// already serves one of `types` (same group, version and plural or kind).
+    pub fn conflict(&self, crd: &str, types: &[ResourceType]) -> Option<Arc<ResourceType>> {
+        self.all()
+            .iter()
+            .filter(|t| t.defined_by.as_deref() != Some(crd))
+            .find(|t| {
+                types.iter().any(|n| {
+                    n.group == t.group
+                        && n.version == t.version
+                        && (n.plural == t.plural || n.kind == t.kind)
+                })
+            })
+            .cloned()
+    }
+
+    /// Serve `types` for CustomResourceDefinition `crd`, in place of what it
+    /// defined before. The caller has checked [`Registry::conflict`].
+    pub fn define(&self, crd: &str, types: Vec<ResourceType>) {
+        let mut guard = self.types.write().unwrap_or_else(|p| p.into_inner());
+        let mut next: Vec<Arc<ResourceType>> = guard
+            .iter()
+            .filter(|t| t.defined_by.as_deref() != Some(crd))
+            .cloned()
+            .collect();
+        next.extend(types.into_iter().map(|t| {
+            Arc::new(ResourceType {
+                defined_by: Some(crd.to_owned()),
+                ..t
+            })
+        }));
+        *guard = Arc::new(next);
+    }
+
+    /// Stop serving what CustomResourceDefinition `crd` defined; returns those types.
+    pub fn undefine(&self, crd: &str) -> Vec<Arc<ResourceType>> {
+        let mut guard = self.types.write().unwrap_or_else(|p| p.into_inner());
+        let (gone, kept): (Vec<_>, Vec<_>) = guard
+            .iter()
+            .cloned()
+            .partition(|t| t.defined_by.as_deref() == Some(crd));
+        *guard = Arc::new(kept);
+        gone
     }
 }
 
@@ -235,6 +292,10 @@ fn builtin_types() -> Vec<ResourceType> {
             .categories(&["all"])
             .tracks_generation(false)
             .columns(table::service_columns()),
+        core("PersistentVolumeClaim", "persistentvolumeclaims")
+            .short_names(&["pvc"])
+            .tracks_generation(false)
+            .columns(table::persistent_volume_claim_columns()),
         core("ServiceAccount", "serviceaccounts")
             .short_names(&["sa"])
             .subresources(&[])
@@ -271,11 +332,15 @@ fn builtin_types() -> Vec<ResourceType> {
             .categories(&["all"])
             .columns(table::cron_job_columns()),
     ];
-    types
+    let mut types: Vec<ResourceType> = types
         .into_iter()
         .map(|t| ResourceType {
             supports_strategic_merge: true,
             ..t
         })
-        .collect()
+        .collect();
+    // kube-apiserver refuses strategic merge patches for CRDs too (they have no
+    // patch strategy tags), so kubectl sends them JSON merge patches.
+    types.push(crate::crd::definition_type());
+    types
 }

@@ -560,6 +560,7 @@ impl Store {
         if table.contains_key(&key) {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
+        self.check_definition(rt, &obj)?;
         if dry_run {
             return Ok(obj);
         }
@@ -570,6 +571,7 @@ impl Store {
             .or_default()
             .insert(key, obj.clone());
         self.emit(&mut st, EventType::Added, rt, &obj, None, rv);
+        self.definition_changed(&mut st, rt, &obj, false);
         Ok(obj)
     }
 
@@ -597,6 +599,7 @@ impl Store {
         if expected_rv.is_some_and(|e| e != current_rv) {
             return Err(ApiError::conflict(&rt.group, &rt.plural, &name));
         }
+        self.check_definition(rt, &obj)?;
         if dry_run {
             meta::metadata_mut(&mut obj)
                 .insert("resourceVersion".into(), json!(current_rv.to_string()));
@@ -620,6 +623,7 @@ impl Store {
             table.insert(key, obj.clone());
             self.emit(&mut st, EventType::Modified, rt, &obj, Some(previous), rv);
         }
+        self.definition_changed(&mut st, rt, &obj, finalized);
         Ok(obj)
     }
 
@@ -702,7 +706,74 @@ impl Store {
             obj["status"] = json!({"phase": "Terminating"});
         }
         self.emit(&mut st, EventType::Deleted, rt, &obj, None, rv);
+        self.definition_changed(&mut st, rt, &obj, true);
         Ok((with_api_version(rt, &obj), true))
+    }
+
+    /// A CustomResourceDefinition may not define a type another definition (or
+    /// the server itself) already serves.
+    fn check_definition(&self, rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+        if !crate::crd::is_definition(rt) {
+            return Ok(());
+        }
+        let name = meta::name_of(obj);
+        let types = crate::crd::types_of(obj);
+        match self.shared.registry.conflict(name, &types) {
+            None => Ok(()),
+            Some(taken) => Err(ApiError::invalid(
+                &rt.group,
+                &rt.kind,
+                name,
+                vec![FieldCause::invalid(
+                    "spec.names.plural",
+                    &taken.plural,
+                    &format!(
+                        "{}/{} {} is already served{}",
+                        taken.api_version(),
+                        taken.plural,
+                        taken.kind,
+                        taken
+                            .defined_by
+                            .as_deref()
+                            .map(|crd| format!(" by customresourcedefinition {crd}"))
+                            .unwrap_or_default()
+                    ),
+                )],
+            )),
+        }
+    }
+
+    /// Serve what a stored CustomResourceDefinition defines, or, once it is
+    /// gone, stop serving it and delete its custom resources (as the
+    /// apiextensions server does before it lets a CRD go).
+    fn definition_changed(&self, st: &mut State, rt: &ResourceType, obj: &Value, gone: bool) {
+        if !crate::crd::is_definition(rt) {
+            return;
+        }
+        let name = meta::name_of(obj);
+        if !gone {
+            self.shared.registry.define(name, crate::crd::types_of(obj));
+            return;
+        }
+        for defined in self.shared.registry.undefine(name) {
+            let tk = (defined.group.clone(), defined.plural.clone());
+            let still_served = self
+                .shared
+                .registry
+                .all()
+                .iter()
+                .any(|t| t.group == defined.group && t.plural == defined.plural);
+            if still_served {
+                continue;
+            }
+            let objects = st.objects.remove(&tk).unwrap_or_default();
+            for (_, mut object) in objects {
+                let rv = Self::next_rv(st);
+                meta::metadata_mut(&mut object)
+                    .insert("resourceVersion".into(), json!(rv.to_string()));
+                self.emit(st, EventType::Deleted, &defined, &object, None, rv);
+            }
+        }
     }
 
     fn delete_namespace_contents(&self, st: &mut State, ns: &str) {

@@ -86,9 +86,12 @@ impl PrinterColumn {
         match &self.cell {
             Cell::JsonPath(path) => {
                 let pointer = path.trim_start_matches('.').replace('.', "/");
-                obj.pointer(&format!("/{pointer}"))
-                    .cloned()
-                    .unwrap_or(Value::Null)
+                let value = obj.pointer(&format!("/{pointer}"));
+                match (self.type_.as_str(), value) {
+                    // The CRD table convertor prints `date` columns as an age.
+                    ("date", Some(Value::String(_))) => json!(age(value, now)),
+                    (_, value) => value.cloned().unwrap_or(Value::Null),
+                }
             }
             Cell::Age => json!(age(obj.pointer("/metadata/creationTimestamp"), now)),
             Cell::Compute(f) => f(obj),
@@ -692,6 +695,64 @@ pub fn secret_columns() -> Vec<PrinterColumn> {
         col("Type", "string", |o| json!(str_at(o, "/type"))),
         col("Data", "integer", |o| json!(len_at(o, "/data"))),
         age_col(),
+    ]
+}
+
+/// kube-apiserver's `printPersistentVolumeClaim`: capacity and access modes are
+/// only shown once the claim names a volume.
+pub fn persistent_volume_claim_columns() -> Vec<PrinterColumn> {
+    fn bound(o: &Value) -> bool {
+        !str_at(o, "/spec/volumeName").is_empty()
+    }
+    vec![
+        col("Status", "string", |o| {
+            if o.pointer("/metadata/deletionTimestamp").is_some() {
+                json!("Terminating")
+            } else {
+                json!(str_at(o, "/status/phase"))
+            }
+        }),
+        col("Volume", "string", |o| json!(str_at(o, "/spec/volumeName"))),
+        col("Capacity", "string", |o| {
+            json!(if bound(o) {
+                str_at(o, "/status/capacity/storage")
+            } else {
+                ""
+            })
+        }),
+        col("Access Modes", "string", |o| {
+            let modes: Vec<&str> = match o.pointer("/status/accessModes") {
+                Some(Value::Array(modes)) if bound(o) => modes
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|m| match m {
+                        "ReadWriteOnce" => "RWO",
+                        "ReadOnlyMany" => "ROX",
+                        "ReadWriteMany" => "RWX",
+                        "ReadWriteOncePod" => "RWOP",
+                        other => other,
+                    })
+                    .collect(),
+                _ => vec![],
+            };
+            json!(modes.join(","))
+        }),
+        col("StorageClass", "string", |o| {
+            json!(str_at(o, "/spec/storageClassName"))
+        }),
+        col("VolumeAttributesClass", "string", |o| {
+            json!(match str_at(o, "/spec/volumeAttributesClassName") {
+                "" => "<unset>",
+                name => name,
+            })
+        }),
+        age_col(),
+        wide("VolumeMode", "string", |o| {
+            json!(match str_at(o, "/spec/volumeMode") {
+                "" => "<unset>",
+                mode => mode,
+            })
+        }),
     ]
 }
 
