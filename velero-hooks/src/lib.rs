@@ -27,6 +27,7 @@ pub mod pod;
 pub mod pruned;
 pub mod report;
 pub mod rules;
+pub mod spec;
 pub mod workload;
 
 use serde_json::Value;
