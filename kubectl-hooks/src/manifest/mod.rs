@@ -4,8 +4,14 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
+
+mod lines;
+mod strict_json;
+
+use lines::LineIndex;
 
 /// One Kubernetes object from a manifest, with where it came from.
 #[derive(Debug, Clone)]
@@ -13,10 +19,8 @@ pub struct Document {
     pub source: String,
     /// 1-based line where the document's content starts (after markers and comments).
     pub line: usize,
-    /// 1-based line of the first line of `text`.
-    pub text_line: usize,
-    /// The text of the whole document (for locating keys in it).
-    pub text: std::sync::Arc<str>,
+    /// The document's text and where its keys are written, shared by a `List`'s objects.
+    pub text: Arc<Text>,
     pub object: Value,
 }
 
@@ -24,30 +28,35 @@ impl Document {
     /// The 1-based line of annotation `key` in this document (searching from the object's
     /// own name, for `List`s), else of the first key of its hook family, else the document.
     pub fn line_of(&self, key: &str) -> usize {
+        let index = self.text.index();
         let from = self
             .object
             .pointer("/metadata/name")
             .and_then(Value::as_str)
-            .and_then(|name| find_line(&self.text, &format!("name: {name}"), 0))
+            .and_then(|name| index.name(name))
             .unwrap_or(0)
             .saturating_sub(8);
         let family = key.rsplit_once('/').map_or(key, |(prefix, _)| prefix);
-        [key, family]
-            .iter()
-            .find_map(|needle| {
-                find_line(&self.text, needle, from).or_else(|| find_line(&self.text, needle, 0))
-            })
-            .map_or(self.line, |l| self.text_line + l)
+        index
+            .key(key, from)
+            .or_else(|| index.family(family, from))
+            .map_or(self.line, |l| self.text.first_line + l)
     }
 }
 
-/// The 0-based index of the first line from `from` that mentions `needle` outside a comment.
-fn find_line(text: &str, needle: &str, from: usize) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .skip(from)
-        .find(|(_, line)| !line.trim_start().starts_with('#') && line.contains(needle))
-        .map(|(i, _)| i)
+/// A document's text and the line it starts on, shared by the objects of a `List`; the
+/// index of its keys is built the first time a finding needs a line.
+#[derive(Debug)]
+pub struct Text {
+    text: Box<str>,
+    first_line: usize,
+    index: OnceLock<LineIndex>,
+}
+
+impl Text {
+    fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::build(&self.text))
+    }
 }
 
 /// Input that cannot be checked: it is named, located and explained.
@@ -237,6 +246,11 @@ pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputErr
 
 /// Parses an input and hands each object to `visit` as soon as it is read, so a long
 /// stream never holds more than one document's parsed form.
+///
+/// As `kubectl apply -f` reads input: a YAML stream split at `---` markers, where each
+/// document may be block YAML, a flow mapping (`{apiVersion: v1, ...}`) or JSON; a JSON
+/// document is read by a JSON parser (fast, exact numbers) and anything else as YAML;
+/// directives (`%YAML 1.2`) and comment-only documents are skipped.
 pub fn for_each_document(
     source: &str,
     text: &str,
@@ -244,39 +258,20 @@ pub fn for_each_document(
 ) -> Vec<InputError> {
     let mut errors = Vec::new();
     let trimmed = text.trim_start_matches('\u{feff}');
-    let first = trimmed.trim_start().chars().next();
-    let pieces: Vec<(usize, &str)> = if matches!(first, Some('{')) {
-        vec![(1, trimmed)]
-    } else {
-        split_documents(trimmed)
-    };
-    for (line, piece) in pieces {
+    for (line, piece) in split_documents(trimmed) {
         if piece.lines().all(|l| {
             let l = l.trim();
-            l.is_empty() || l.starts_with('#') || l == "..."
+            l.is_empty() || l.starts_with('#') || l.starts_with('%') || l == "..."
         }) {
             continue;
         }
-        let parsed = if first == Some('{') {
-            serde_json::from_str::<Value>(piece).map_err(|e| (e.line(), e.to_string()))
-        } else {
-            serde_saphyr::from_str::<Value>(piece).map_err(|e| (0, e.to_string()))
-        };
-        let value = match parsed {
+        let value = match parse_document(piece) {
             Ok(value) => value,
             Err((error_line, message)) => {
-                let error_line = if error_line > 0 {
-                    error_line
-                } else {
-                    yaml_error_line(&message).unwrap_or(1)
-                };
                 errors.push(InputError {
                     source: source.to_owned(),
                     line: Some(line + error_line - 1),
-                    message: format!(
-                        "invalid YAML/JSON: {}",
-                        one_line(&without_position(&message))
-                    ),
+                    message: format!("invalid YAML/JSON: {message}"),
                 });
                 continue;
             }
@@ -289,13 +284,49 @@ pub fn for_each_document(
                     !(l.is_empty() || l.starts_with('#') || l.starts_with("---"))
                 })
                 .unwrap_or(0);
-        let text = Text {
-            shared: piece.into(),
+        let text = Arc::new(Text {
+            text: piece.into(),
             first_line: line,
-        };
+            index: OnceLock::new(),
+        });
         push_objects(source, content_line, &text, value, &mut visit, &mut errors);
     }
     errors
+}
+
+/// One document as a value, or the 1-based line (within the document) and message of why
+/// it cannot be read.
+fn parse_document(piece: &str) -> Result<Value, (usize, String)> {
+    let looks_like_json = piece.trim_start().starts_with(['{', '[']);
+    if looks_like_json {
+        match strict_json::from_str(piece) {
+            Ok(value) => return Ok(value),
+            // A key given twice is as wrong in JSON as in YAML; any other JSON error may
+            // be a YAML flow mapping (`{apiVersion: v1}`), which the YAML parser reads.
+            Err(err) if err.to_string().contains("is written twice") => {
+                let message = err.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message);
+                return Err((err.line().max(1), message.to_owned()));
+            }
+            Err(_) => {}
+        }
+    }
+    serde_saphyr::from_str::<Value>(piece).map_err(|err| {
+        let message = err.to_string();
+        let line = yaml_error_line(&message).unwrap_or(1);
+        let message = without_position(&message);
+        match duplicated_key(&message) {
+            Some(key) => (line, strict_json::duplicate_key_message(key)),
+            None => (line, one_line(&message)),
+        }
+    })
+}
+
+/// The key of the YAML parser's "duplicate mapping key" error, which is worded for the
+/// programs that use the parser, not for the users who wrote the manifest.
+fn duplicated_key(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once("duplicate mapping key: ")?;
+    Some(rest.split(", set DuplicateKeyPolicy").next()?.trim())
 }
 
 /// The parser's message on one line, cut short: it may quote a line of the input, and an
@@ -328,16 +359,10 @@ fn yaml_error_line(message: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
-/// A document's text and the line it starts on, shared by the objects of a `List`.
-struct Text {
-    shared: std::sync::Arc<str>,
-    first_line: usize,
-}
-
 fn push_objects(
     source: &str,
     line: usize,
-    text: &Text,
+    text: &Arc<Text>,
     value: Value,
     visit: &mut impl FnMut(Document),
     errors: &mut Vec<InputError>,
@@ -362,8 +387,7 @@ fn push_objects(
                 visit(Document {
                     source: source.to_owned(),
                     line,
-                    text_line: text.first_line,
-                    text: text.shared.clone(),
+                    text: text.clone(),
                     object: Value::Object(map),
                 });
             }
@@ -396,7 +420,7 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].line, 2);
         assert_eq!(docs[1].line, 8);
-        assert_eq!(docs[1].line_of("name: b"), 11);
+        assert_eq!(docs[1].line_of("name"), 11);
     }
 
     #[test]
@@ -419,6 +443,58 @@ mod tests {
         );
         assert_eq!(errors[1].line, Some(3));
         assert!(errors[1].message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn reads_what_kubectl_apply_reads() {
+        // A first document written as a flow mapping, JSON documents between markers, a
+        // directive before the first marker, a flow mapping after JSON.
+        let text = "{apiVersion: v1, kind: Pod, metadata: {name: a}}\n---\n{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"b\"}}\n---\n{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"c\"}}\n";
+        let (docs, errors) = parse_documents("x.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<_> = docs
+            .iter()
+            .map(|d| d.object["metadata"]["name"].clone())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(docs[1].line, 3);
+
+        let text = "%YAML 1.2\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: d\n";
+        let (docs, errors) = parse_documents("x.yaml", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].line, 3);
+    }
+
+    #[test]
+    fn a_key_twice_is_the_same_error_in_yaml_and_json() {
+        let yaml = "metadata:\n  annotations:\n    a/b: x\n    a/b: y\n";
+        let json = "{\"metadata\": {\"annotations\": {\n\"a/b\": \"x\",\n\"a/b\": \"y\"}}}";
+        for (text, line) in [(yaml, 4), (json, 3)] {
+            let (docs, errors) = parse_documents("x", text);
+            assert!(docs.is_empty());
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].line, Some(line), "{text}");
+            assert!(
+                errors[0].message.contains("key `a/b` is written twice"),
+                "{}",
+                errors[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn finding_lines_come_from_one_index_per_document() {
+        let mut text =
+            String::from("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n");
+        for i in 0..3 {
+            text.push_str(&format!("    pre.hook.backup.velero.io/x{i}: v\n"));
+        }
+        let (docs, _) = parse_documents("x", &text);
+        assert_eq!(docs[0].line_of("pre.hook.backup.velero.io/x2"), 8);
+        // Unknown keys of a known family point at the family's first key.
+        assert_eq!(docs[0].line_of("pre.hook.backup.velero.io/command"), 6);
+        assert!(docs[0].text.index.get().is_some());
     }
 
     #[test]

@@ -1,0 +1,129 @@
+//! JSON read the way `kubectl apply` reads it: a key given twice in one object is refused,
+//! as YAML refuses it, instead of serde_json's silent last-wins.
+//!
+//! kubectl sends JSON as it is and the API server's strict field validation (kubectl's
+//! default `--validate=strict`) refuses a duplicated key; with validation off, Go's decoder
+//! keeps the last value. Either way the first value the author wrote is lost, so a
+//! duplicate is an input error here, with the same wording for YAML and JSON.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Parses one JSON document into a `Value`, refusing duplicated object keys.
+pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = StrictValue.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// The message both parsers give for a key written twice.
+pub fn duplicate_key_message(key: &str) -> String {
+    format!(
+        "key `{key}` is written twice in one mapping: kubectl refuses it, and without \
+         validation the API server keeps the last value. Keep one (Velero runs one command \
+         per hook phase: chain commands as [\"/bin/sh\", \"-c\", \"a && b\"])"
+    )
+}
+
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element_seed(StrictValue)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(StrictValue)?;
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(duplicate_key_message(&key)));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        let text = r#"{"a": [1, -2, 2.5, "x", null, true, {"b": {}}], "c": 18446744073709551615}"#;
+        assert_eq!(
+            from_str(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_a_key_twice_with_its_line() {
+        let err = from_str("{\"metadata\": {\n \"a\": \"1\",\n \"a\": \"2\"}}").unwrap_err();
+        assert!(
+            err.to_string().contains("key `a` is written twice"),
+            "{err}"
+        );
+        assert_eq!(err.line(), 3);
+        assert!(from_str(r#"{"a": {"x": 1}, "b": {"x": 2}}"#).is_ok());
+    }
+
+    #[test]
+    fn refuses_trailing_content() {
+        assert!(from_str("{} {}").is_err());
+    }
+}
