@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs the pinned helm and kubectl the chart and
-# emulator tests use (into .tools/bin), then runs every test of every crate.
+# The whole test suite, as CI runs it: installs the pinned tools the tests run (helm and
+# kubectl for the chart and emulator tests, the SARIF Multitool and pre-commit for validate's
+# CI integrations; all into .tools), then runs every test of every crate.
 #
 # Runs with cargo-nextest when it is installed (parallel per test, clearer failures) and
 # with plain `cargo test` otherwise: compiling a test runner would cost more than it saves
