@@ -11,6 +11,7 @@ use serde::Deserialize;
 use velero_hooks::VeleroVersion;
 use velero_hooks::normalize::Normalizations;
 
+use crate::limits::{ReviewLimits, ServerLimits};
 use crate::review::Policy;
 
 #[derive(Debug, Clone, Parser)]
@@ -50,7 +51,9 @@ pub struct Flags {
     #[arg(long, env = "VELERO_HOOKS_SELF_SIGNED", conflicts_with_all = ["tls_cert_file", "tls_key_file"])]
     pub self_signed: bool,
 
-    /// Extra DNS name for --self-signed (repeatable), e.g. velero-hooks.velero-hooks.svc.
+    /// DNS name of the webhook Service (repeatable), e.g. velero-hooks.velero-hooks.svc:
+    /// added to the --self-signed certificate; with --tls-cert-file, a certificate that
+    /// does not name it is refused at start-up and on reload.
     #[arg(
         long = "dns-name",
         env = "VELERO_HOOKS_DNS_NAMES",
@@ -78,9 +81,21 @@ pub struct Flags {
     #[arg(long, env = "VELERO_HOOKS_TLS_RELOAD_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub tls_reload_interval: Duration,
 
-    /// How long in-flight requests may take to finish after SIGTERM (Go duration).
+    /// After SIGTERM, how long the server keeps accepting and answering while /readyz
+    /// fails, so the endpoints controller and kube-proxy stop routing here first. HTTP/1.1
+    /// answers in this time carry `Connection: close` to move clients elsewhere.
+    #[arg(long, env = "VELERO_HOOKS_SHUTDOWN_DELAY", default_value = "5s", value_parser = parse_duration_or_zero)]
+    pub shutdown_delay: Duration,
+
+    /// After --shutdown-delay, how long in-flight requests may take to finish (Go duration).
     #[arg(long, env = "VELERO_HOOKS_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    #[command(flatten)]
+    pub server_limits: ServerLimits,
+
+    #[command(flatten)]
+    pub review_limits: ReviewLimits,
 
     /// Runtime worker threads (default: the CPUs available to the process).
     #[arg(long, env = "VELERO_HOOKS_WORKER_THREADS")]
@@ -107,13 +122,19 @@ fn parse_version(text: &str) -> Result<VeleroVersion, String> {
 }
 
 /// The product's own Go-exact parser: one duration syntax everywhere.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_duration_or_zero(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} must be a positive duration such as 10s"))
+}
+
+/// A Go duration that may be zero (`0s`: no delay).
+fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
     let nanos = velero_hooks::duration::parse_go_duration(text).map_err(|e| e.to_string())?;
     u64::try_from(nanos)
-        .ok()
-        .filter(|n| *n > 0)
         .map(Duration::from_nanos)
-        .ok_or_else(|| format!("{text:?} must be positive"))
+        .map_err(|_| format!("{text:?} must not be negative"))
 }
 
 /// The `--config` file.
@@ -162,6 +183,7 @@ impl Flags {
         Ok(Policy {
             version: self.velero_version.or(from_file).unwrap_or_default(),
             normalize: file.normalize,
+            limits: self.review_limits,
         })
     }
 }
@@ -229,5 +251,11 @@ mod tests {
         assert_eq!(flags.tls_reload_interval, Duration::from_secs(5));
         assert!(Flags::try_parse_from(["w", "--self-signed", "--velero-version", "2.0"]).is_err());
         assert!(Flags::try_parse_from(["w", "--self-signed", "--shutdown-grace", "30"]).is_err());
+        assert!(Flags::try_parse_from(["w", "--self-signed", "--shutdown-grace", "0s"]).is_err());
+        assert_eq!(flags.shutdown_delay, Duration::from_secs(5));
+        let no_delay =
+            Flags::try_parse_from(["w", "--self-signed", "--shutdown-delay", "0s"]).unwrap();
+        assert_eq!(no_delay.shutdown_delay, Duration::ZERO);
+        assert!(Flags::try_parse_from(["w", "--self-signed", "--shutdown-delay", "-1s"]).is_err());
     }
 }

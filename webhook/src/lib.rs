@@ -3,7 +3,11 @@
 //! them directly.
 
 pub mod admission;
+pub mod budget;
+pub mod caps;
 pub mod config;
+pub mod connection;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod review;

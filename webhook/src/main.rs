@@ -64,7 +64,10 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         certs,
         policy,
         reload_interval: flags.tls_reload_interval,
+        dns_names: flags.dns_names.clone(),
+        shutdown_delay: flags.shutdown_delay,
         shutdown_grace: flags.shutdown_grace,
+        limits: flags.server_limits,
     })
     .await?;
     tracing::info!(

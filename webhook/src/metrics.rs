@@ -32,6 +32,11 @@ pub struct CodeLabels {
     pub code: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -42,6 +47,11 @@ pub struct Metrics {
     pub cert_reload_failures: Counter,
     pub in_flight: Gauge<i64, std::sync::atomic::AtomicI64>,
     pub cert_loaded_at: Gauge<f64, AtomicU64>,
+    pub open_connections: Gauge<i64, std::sync::atomic::AtomicI64>,
+    /// Connections closed by the server's limits (and all others, as `ended`).
+    pub connections_closed: Family<ReasonLabels, Counter>,
+    /// Requests answered 503 because a budget stayed full for the queue wait.
+    pub refusals: Family<ReasonLabels, Counter>,
     /// Handles on the series above, resolved on first use. `Family::get_or_create` hashes
     /// the label set and takes the family's lock on every call; every label value is
     /// from a closed set, so each request instead indexes a table (see [`SeriesIndex`]).
@@ -142,8 +152,29 @@ impl Metrics {
             "Unix time the serving certificate in use was loaded",
             cert_loaded_at.clone(),
         );
+        let open_connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "Client connections open on both ports",
+            open_connections.clone(),
+        );
+        let connections_closed = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "Connections closed, by reason: ended (by the client, an error, idle or shutdown), evicted (to make room, before any request), no_first_request, write_timeout",
+            connections_closed.clone(),
+        );
+        let refusals = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "overload_refusals",
+            "Admission requests answered 503 with Retry-After, by the budget that was full: request_slots, body_bytes or response_bytes",
+            refusals.clone(),
+        );
         Metrics {
             registry,
+            open_connections,
+            connections_closed,
+            refusals,
             requests,
             duration,
             findings,
@@ -182,6 +213,16 @@ impl Metrics {
         for code in codes {
             self.findings.get_or_create(&CodeLabels { code }).inc();
         }
+    }
+
+    pub fn connection_closed(&self, reason: &'static str) {
+        self.connections_closed
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    pub fn refusal(&self, reason: &'static str) {
+        self.refusals.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     pub fn certificate_loaded(&self) {

@@ -13,6 +13,8 @@ use crate::admission::{
     AdmissionRequest, AdmissionResponse, Operation, ReviewError, Status, parse_review,
     render_review,
 };
+use crate::caps::{join_capped, trim_unknown_keys};
+use crate::limits::ReviewLimits;
 
 /// What the endpoint does with findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,7 @@ impl Mode {
 pub struct Policy {
     pub version: VeleroVersion,
     pub normalize: Normalizations,
+    pub limits: ReviewLimits,
 }
 
 /// The outcome, for metrics and logs.
@@ -75,7 +78,8 @@ pub struct Decision {
     pub verdict: Verdict,
     /// The kind, when it is one the rules apply to.
     pub kind: Option<&'static WorkloadKind>,
-    /// Rule codes of every finding, in report order, one per finding.
+    /// Rule codes of the findings, in report order, one per finding (at most
+    /// `max_findings`).
     pub codes: Vec<&'static str>,
 }
 
@@ -106,28 +110,47 @@ pub fn review(request: &AdmissionRequest, mode: Mode, policy: &Policy) -> Decisi
     let Some(kind) = find_kind(&request.kind.group, &request.kind.kind) else {
         return allow();
     };
+    // Past this many possible typos, keys are counted instead of checked (CPU per review).
+    let max_unknown = policy.limits.max_unknown_keys as usize;
+    let trimmed = trim_unknown_keys(object, max_unknown);
+    let unchecked = trimmed.as_ref().map_or(0, |t| t.unchecked);
+    let checked = trimmed.as_ref().map_or(object, |t| &t.object);
+    let old_trimmed = request
+        .old_object
+        .as_ref()
+        .and_then(|old| trim_unknown_keys(old, max_unknown));
+    let old = old_trimmed
+        .as_ref()
+        .map(|t| &t.object)
+        .or(request.old_object.as_ref());
     if mode == Mode::Mutate {
-        return mutate(request, object, kind, policy);
+        return mutate(request, object, (checked, old), kind, policy);
     }
-    let Some(report) = check_object(object, policy.version) else {
+    let Some(report) = check_object(checked, policy.version) else {
         // The body's own apiVersion/kind is not a workload: nothing to check.
         return allow();
     };
-    let codes: Vec<&'static str> = report.findings.iter().map(|f| f.code).collect();
+    let max_findings = policy.limits.max_findings as usize;
+    let codes: Vec<&'static str> = report
+        .findings
+        .iter()
+        .take(max_findings)
+        .map(|f| f.code)
+        .collect();
     let mut response = AdmissionResponse::allow(&request.uid);
     if !codes.is_empty() {
         response
             .audit_annotations
             .insert("findings".to_owned(), audit_codes(&codes));
     }
-    let deny = mode == Mode::Enforce && report.errors() > 0 && enforceable(request, object);
+    let deny = mode == Mode::Enforce && report.errors() > 0 && enforceable(request, checked, old);
     let verdict = if deny {
         response.allowed = false;
         response.status = Some(Status {
             status: "Failure",
             code: 403,
             reason: "Forbidden",
-            message: denial_message(&report),
+            message: denial_message(&report, &policy.limits, unchecked),
         });
         response.warnings = warnings(
             report
@@ -138,6 +161,11 @@ pub fn review(request: &AdmissionRequest, mode: Mode, policy: &Policy) -> Decisi
         Verdict::Denied
     } else {
         response.warnings = warnings(report.findings.iter());
+        if unchecked > 0 {
+            response.warnings.push(format!(
+                "{unchecked} more annotation keys that may be misspelt hook keys not checked"
+            ));
+        }
         if response.warnings.is_empty() {
             Verdict::Allowed
         } else {
@@ -160,11 +188,14 @@ pub fn review(request: &AdmissionRequest, mode: Mode, policy: &Policy) -> Decisi
 /// rolling out a workload admitted before the webhook existed. An update is denied only
 /// when it adds or changes hook annotations: a scale, a rollout or a label change must not
 /// be blocked by hooks it leaves as they were.
-fn enforceable(request: &AdmissionRequest, object: &Value) -> bool {
-    if controlled(object) {
-        return false;
-    }
-    match (request.operation, &request.old_object) {
+fn enforceable(request: &AdmissionRequest, object: &Value, old: Option<&Value>) -> bool {
+    !controlled(object) && changes_hooks(request, object, old)
+}
+
+/// Whether the request writes hook annotations: every CREATE, and an UPDATE that adds,
+/// removes or changes one. `object` and `old` are compared as trimmed (see [`crate::caps`]).
+fn changes_hooks(request: &AdmissionRequest, object: &Value, old: Option<&Value>) -> bool {
+    match (request.operation, old) {
         (Operation::Update, Some(old)) => hook_annotations_changed(old, object),
         _ => true,
     }
@@ -181,15 +212,23 @@ fn controlled(object: &Value) -> bool {
         })
 }
 
+/// Normalises the hook annotations of a CREATE, or of an UPDATE that itself writes hook
+/// annotations. An UPDATE that leaves them alone (a label change, a rollout, a scale of an
+/// object admitted with old, broken hooks) is never patched: the patch would make the
+/// update change hook annotations, and `/validate` would then deny an update it allows
+/// unpatched. Patching only what the user is writing anyway keeps the chain `/mutate`
+/// then `/validate` from ever denying more than `/validate` alone (tested on every UPDATE
+/// fixture). `compared` is the (trimmed) object and old object that decide this.
 fn mutate(
     request: &AdmissionRequest,
     object: &Value,
+    compared: (&Value, Option<&Value>),
     kind: &'static WorkloadKind,
     policy: &Policy,
 ) -> Decision {
     let mut response = AdmissionResponse::allow(&request.uid);
     let mut verdict = Verdict::Allowed;
-    if policy.normalize.any() {
+    if policy.normalize.any() && changes_hooks(request, compared.0, compared.1) {
         let operations = normalize(object, policy.version, policy.normalize);
         if !operations.is_empty() {
             // A patch of annotation keys and string values always serialises.
@@ -211,15 +250,36 @@ fn mutate(
 /// after `admission webhook "..." denied the request: `, so the first error continues that
 /// line and each further error starts its own. Tools that flatten newlines (Argo CD's
 /// condition message) still read one self-contained sentence per error.
-pub fn denial_message(report: &ObjectReport) -> String {
+///
+/// At most `max_findings` lines and `max_denial_bytes` bytes: a last line says how many
+/// errors were left out, and how many possible typos were not checked (`unchecked`).
+pub fn denial_message(report: &ObjectReport, limits: &ReviewLimits, unchecked: usize) -> String {
     let object = format!("{}/{}", report.kind.kind.to_ascii_lowercase(), report.name);
-    report
+    let unchecked_note = (unchecked > 0).then(|| {
+        format!(
+            "{object}: {unchecked} more annotation keys that may be misspelt Velero hook keys were not checked (at most {} are)",
+            limits.max_unknown_keys
+        )
+    });
+    let max_bytes = (limits.max_denial_bytes as usize)
+        .saturating_sub(unchecked_note.as_ref().map_or(0, |note| note.len() + 1));
+    let errors: Vec<String> = report
         .findings
         .iter()
         .filter(|f| f.is_error())
         .map(|f| format!("{object}: {}", f.sentence()))
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    let mut message = join_capped(
+        errors.into_iter(),
+        limits.max_findings as usize,
+        max_bytes,
+        |more| format!("{object}: {more} more errors not shown"),
+    );
+    if let Some(note) = unchecked_note {
+        message.push('\n');
+        message.push_str(&note);
+    }
+    message
 }
 
 /// One short warning per finding: `HV011 pre.hook.backup.velero.io/on-error: <problem>`.
@@ -238,7 +298,12 @@ pub fn warnings<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<String> 
 
 pub fn warning(finding: &Finding) -> String {
     shorten(
-        &format!("{} {}: {}", finding.code, finding.key, finding.problem),
+        &format!(
+            "{} {}: {}",
+            finding.code,
+            finding.subject.text(),
+            finding.problem
+        ),
         WARNING_MAX_CHARS,
     )
 }

@@ -1,25 +1,27 @@
 //! The HTTP side: routes, body limits, timeouts, TLS accept loop, graceful shutdown.
 //!
 //! Two listeners: HTTPS for admission (and the probes the chart points there) and plain
-//! HTTP for metrics and probes. Each connection is served by hyper-util's `auto` builder
-//! (HTTP/1.1 or HTTP/2, as ALPN and the preface say) driving an axum `Router`.
+//! HTTP for metrics and probes. Each connection is served by [`connection::serve`]
+//! (HTTP/1.1 or HTTP/2, as ALPN and the preface say); admission requests take a slot and
+//! body bytes from the process-wide [`Budget`], everything else goes to an axum `Router`.
+//!
+//! Shutdown: on SIGTERM `/readyz` fails at once while the server keeps accepting and
+//! answering for `--shutdown-delay` (HTTP/1.1 answers then carry `Connection: close`), so
+//! clients move to other pods before the listener closes; then connections drain.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -27,22 +29,15 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+pub use crate::budget::MAX_BODY_BYTES;
+use crate::budget::{BodyRefused, Budget};
+use crate::connection::{self, Activity, Closed, Handled, Slots};
+use crate::limits::{RETRY_AFTER_SECONDS, ServerLimits};
 use crate::metrics::{Metrics, RequestLabels};
 use crate::review::{Mode, Policy, Verdict, review_body};
 use crate::tls::{self, CertFiles, CertStore, SelfSigned};
 
-/// kube-apiserver's own limit on a request body (3 MiB); an UPDATE review carries the
-/// object twice, so it can exceed axum's 2 MB default.
-pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
-/// A body still arriving after this is from a stalled client: kube-apiserver's webhook
-/// timeout is at most 30 s and 10 s by default.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Time to send the request headers. hyper also runs this timer while an HTTP/1.1
-/// connection waits for its next request, so it is the HTTP/1.1 keep-alive idle limit too.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections (HTTP/2 mostly) with no request for this long are closed with a GOAWAY.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the serving certificate comes from.
 #[derive(Debug, Clone)]
@@ -60,7 +55,11 @@ pub struct Settings {
     pub certs: CertSource,
     pub policy: Policy,
     pub reload_interval: Duration,
+    /// Names a certificate read from files must be valid for (empty: not checked).
+    pub dns_names: Vec<String>,
+    pub shutdown_delay: Duration,
     pub shutdown_grace: Duration,
+    pub limits: ServerLimits,
 }
 
 /// Shared by every request.
@@ -71,6 +70,25 @@ pub struct AppState {
     /// True once the certificate is loaded and the listeners are bound; false again while
     /// shutting down, so endpoints stop routing to a draining pod.
     pub ready: AtomicBool,
+    /// Set on SIGTERM: HTTP/1.1 answers carry `Connection: close` from then on.
+    pub draining: AtomicBool,
+    pub budget: Budget,
+    /// The serving certificate, whose expiry `/readyz` reports.
+    pub certs: Arc<CertStore>,
+}
+
+impl AppState {
+    /// Ready, with fresh metrics and an empty budget.
+    pub fn new(policy: Policy, limits: ServerLimits, certs: Arc<CertStore>) -> Self {
+        AppState {
+            policy,
+            metrics: Arc::new(Metrics::new()),
+            ready: AtomicBool::new(true),
+            draining: AtomicBool::new(false),
+            budget: Budget::new(limits),
+            certs,
+        }
+    }
 }
 
 /// A bound, not yet serving, server.
@@ -79,7 +97,6 @@ pub struct Server {
     https: TcpListener,
     metrics_listener: TcpListener,
     state: Arc<AppState>,
-    store: Arc<CertStore>,
     /// The file content the certificate came from, when it came from files.
     loaded: Option<tls::CertContent>,
     tls: TlsAcceptor,
@@ -91,11 +108,15 @@ impl Server {
     pub async fn bind(settings: Settings) -> anyhow::Result<Server> {
         let (key, loaded) = match &settings.certs {
             CertSource::Files(files) => {
-                let (key, content) = files.load()?;
+                let (key, content) = files.load(&settings.dns_names)?;
                 (key, Some(content))
             }
             CertSource::SelfSigned(generated) => (
-                tls::certified_key(generated.cert_pem.as_bytes(), generated.key_pem.as_bytes())?,
+                tls::serving_key(
+                    generated.cert_pem.as_bytes(),
+                    generated.key_pem.as_bytes(),
+                    &[],
+                )?,
                 None,
             ),
         };
@@ -107,19 +128,13 @@ impl Server {
         let metrics_listener = TcpListener::bind(settings.metrics_listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.metrics_listen))?;
-        let metrics = Arc::new(Metrics::new());
-        metrics.certificate_loaded();
-        let state = Arc::new(AppState {
-            policy: settings.policy,
-            metrics,
-            ready: AtomicBool::new(true),
-        });
+        let state = Arc::new(AppState::new(settings.policy, settings.limits, store));
+        state.metrics.certificate_loaded();
         Ok(Server {
             settings,
             https,
             metrics_listener,
             state,
-            store,
             loaded,
             tls,
         })
@@ -139,38 +154,53 @@ impl Server {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests
-    /// finish (at most the grace period) and returns.
+    /// Serves until `shutdown` resolves; then fails `/readyz` and keeps serving for the
+    /// shutdown delay, stops accepting, lets in-flight requests finish (at most the grace
+    /// period) and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         // Every connection task holds a clone; `recv` returns None once all are gone.
         let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
         let watcher = match (&self.settings.certs, self.loaded) {
             (CertSource::Files(files), Some(loaded)) => Some(tokio::spawn(tls::watch(
-                files.clone(),
+                tls::Watched {
+                    files: files.clone(),
+                    dns_names: self.settings.dns_names.clone(),
+                    interval: self.settings.reload_interval,
+                },
                 loaded,
-                self.store.clone(),
+                self.state.certs.clone(),
                 self.state.metrics.clone(),
-                self.settings.reload_interval,
             ))),
             _ => None,
         };
-        let https = tokio::spawn(accept_tls(
+        let https = tokio::spawn(accept(
             self.https,
-            self.tls,
+            Some(self.tls),
             admission_router(self.state.clone()),
             self.state.clone(),
             stop_rx.clone(),
             alive_tx.clone(),
         ));
-        let plain = tokio::spawn(accept_plain(
+        let plain = tokio::spawn(accept(
             self.metrics_listener,
+            None,
             metrics_router(self.state.clone()),
+            self.state.clone(),
             stop_rx,
             alive_tx,
         ));
         shutdown.await;
         self.state.ready.store(false, Ordering::SeqCst);
+        self.state.draining.store(true, Ordering::SeqCst);
+        let delay = self.settings.shutdown_delay;
+        if !delay.is_zero() {
+            tracing::info!(
+                delay_seconds = delay.as_secs_f64(),
+                "shutting down: /readyz fails; still answering until clients move to other pods"
+            );
+            tokio::time::sleep(delay).await;
+        }
         let in_flight = self.state.metrics.in_flight.get();
         tracing::info!(
             in_flight,
@@ -199,7 +229,9 @@ impl Server {
 pub fn admission_router(state: Arc<AppState>) -> Router {
     let admission = |mode: Mode| {
         post(
-            move |State(state): State<Arc<AppState>>, request: Request| admit(state, mode, request),
+            move |State(state): State<Arc<AppState>>, request: Request| async move {
+                handle_admission(state, mode, request).await.response
+            },
         )
         .fallback(move || async move {
             method_not_allowed("POST", &format!("{} takes an AdmissionReview", mode.path()))
@@ -246,10 +278,18 @@ fn probes() -> Router<Arc<AppState>> {
         .route(
             "/readyz",
             get(|State(state): State<Arc<AppState>>| async move {
-                if state.ready.load(Ordering::SeqCst) {
-                    (StatusCode::OK, "ready\n")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+                if !state.ready.load(Ordering::SeqCst) {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not ready: shutting down\n".to_owned(),
+                    );
+                }
+                match state.certs.expired() {
+                    Some(message) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("not ready: {message}\n"),
+                    ),
+                    None => (StatusCode::OK, "ready\n".to_owned()),
                 }
             })
             .fallback(|| async { method_not_allowed("GET", "/readyz") }),
@@ -311,73 +351,155 @@ fn admission_mode<B>(request: &hyper::Request<B>) -> Option<Mode> {
         .find(|mode| request.uri().path() == mode.path())
 }
 
-async fn admit<B>(state: Arc<AppState>, mode: Mode, request: hyper::Request<B>) -> Response
+/// An admission request on the HTTPS port: a request slot (waiting at most the queue
+/// wait) while the body is read and decided, then room for the response, kept until the
+/// client has taken it.
+pub async fn handle_admission<B>(
+    state: Arc<AppState>,
+    mode: Mode,
+    request: hyper::Request<B>,
+) -> Handled
 where
-    B: hyper::body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
+    B::Error: std::fmt::Display,
 {
     let started = Instant::now();
+    let Some(slot) = state.budget.slot().await else {
+        let max = state.budget.limits().max_requests_in_flight;
+        let response = refused(
+            &state,
+            mode,
+            started,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("server busy: {max} admission requests already in flight; retry"),
+        );
+        state.metrics.refusal("request_slots");
+        return Handled {
+            response: retry_later(response),
+            slot: None,
+        };
+    };
+    let response = admit(state.clone(), mode, request, started).await;
+    drop(slot);
+    let size = hyper::body::Body::size_hint(response.body()).lower() as usize;
+    let Some(room) = state.budget.response(size).await else {
+        let response = refused(
+            &state,
+            mode,
+            started,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "server busy: {} bytes of answers are waiting for clients to read them; retry",
+                crate::budget::RESPONSE_BYTES_IN_FLIGHT
+            ),
+        );
+        state.metrics.refusal("response_bytes");
+        return Handled {
+            response: retry_later(response),
+            slot: None,
+        };
+    };
+    Handled {
+        response,
+        slot: Some(room),
+    }
+}
+
+/// The answer to a request that is not reviewed, logged and counted as an error.
+fn refused(
+    state: &AppState,
+    mode: Mode,
+    started: Instant,
+    status: StatusCode,
+    message: String,
+) -> Response {
+    state.metrics.observe(
+        RequestLabels {
+            path: mode.path(),
+            kind: "unknown",
+            operation: "unknown",
+            verdict: Verdict::Error.as_str(),
+        },
+        started.elapsed(),
+        &[],
+    );
+    tracing::warn!(
+        path = mode.path(),
+        status = status.as_u16(),
+        error = %message,
+        "admission request refused"
+    );
+    text(status, format!("{message}\n"))
+}
+
+fn retry_later(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
+}
+
+async fn admit<B>(
+    state: Arc<AppState>,
+    mode: Mode,
+    request: hyper::Request<B>,
+    started: Instant,
+) -> Response
+where
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let metrics = &*state.metrics;
     let _in_flight = InFlight::enter(metrics);
-    let failed = |status: StatusCode, message: String| {
-        metrics.observe(
-            RequestLabels {
-                path: mode.path(),
-                kind: "unknown",
-                operation: "unknown",
-                verdict: Verdict::Error.as_str(),
-            },
-            started.elapsed(),
-            &[],
-        );
-        tracing::warn!(
-            path = mode.path(),
-            status = status.as_u16(),
-            error = %message,
-            "admission request refused"
-        );
-        text(status, format!("{message}\n"))
-    };
-    let too_large = || {
-        format!(
-            "request body too large: the limit is {MAX_BODY_BYTES} bytes (3 MiB, the API server's own request limit)"
-        )
-    };
+    let failed =
+        |status: StatusCode, message: String| refused(&state, mode, started, status, message);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return failed(StatusCode::PAYLOAD_TOO_LARGE, too_large());
-    }
-    let collected = tokio::time::timeout(
-        BODY_TIMEOUT,
-        Limited::new(request.into_body(), MAX_BODY_BYTES).collect(),
-    )
-    .await;
-    let body = match collected {
-        Err(_) => {
+    let limits = state.budget.limits();
+    let (body, charged) = match state.budget.read_body(request.into_body(), declared).await {
+        Ok(read) => read,
+        Err(BodyRefused::TooLarge) => {
+            return failed(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body too large: the limit is {MAX_BODY_BYTES} bytes (3 MiB, the API server's own request limit)"
+                ),
+            );
+        }
+        Err(BodyRefused::Busy) => {
+            metrics.refusal("body_bytes");
+            return retry_later(failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "server busy: {} bytes of request bodies already in flight; retry",
+                    limits.max_body_bytes_in_flight
+                ),
+            ));
+        }
+        Err(BodyRefused::TimedOut) => {
             return failed(
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
                     "request body not received within {} seconds",
-                    BODY_TIMEOUT.as_secs()
+                    limits.body_timeout.as_secs_f64()
                 ),
             );
         }
-        Ok(Err(err)) if err.is::<LengthLimitError>() => {
-            return failed(StatusCode::PAYLOAD_TOO_LARGE, too_large());
-        }
-        Ok(Err(err)) => {
+        Err(BodyRefused::Broken(err)) => {
             return failed(
                 StatusCode::BAD_REQUEST,
                 format!("cannot read request body: {err}"),
             );
         }
-        Ok(Ok(collected)) => collected.to_bytes(),
     };
-    let (rendered, decision, request) = match review_body(&body, mode, &state.policy) {
+    let reviewed = review_body(&body, mode, &state.policy);
+    // The body (and what was parsed from it) is gone: give its bytes back to the budget.
+    drop(body);
+    drop(charged);
+    let (rendered, decision, request) = match reviewed {
         Ok(reviewed) => reviewed,
         Err(err) => return failed(StatusCode::BAD_REQUEST, err.to_string()),
     };
@@ -419,50 +541,109 @@ where
         .into_response()
 }
 
-async fn accept_tls(
+/// Accepts connections on one listener (TLS when `tls` is given) within the connection
+/// limit, until `stop`.
+async fn accept(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    tls: Option<TlsAcceptor>,
     router: Router,
     state: Arc<AppState>,
     mut stop: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
 ) {
+    let limits = *state.budget.limits();
+    let slots = Slots::new(limits.max_connections as usize);
+    let admission = tls.is_some();
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Some(tcp) = accepted_or_pause(accepted).await else { continue };
-                let (acceptor, router, state, stop, alive) =
-                    (acceptor.clone(), router.clone(), state.clone(), stop.clone(), alive.clone());
-                tokio::spawn(async move {
-                    if let Some(tls) = handshake(tcp, acceptor).await {
-                        serve_connection(TokioIo::new(tls), router, Some(state), stop).await;
-                    }
-                    drop(alive);
-                });
-            }
+        let permit = tokio::select! {
+            (permit, _) = slots.acquire() => permit,
             _ = stop.changed() => return,
-        }
+        };
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted_or_pause(accepted).await {
+                Some(tcp) => tcp,
+                None => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        let activity = Activity::new();
+        slots.register(&activity);
+        let handler = handler(state.clone(), router.clone(), admission);
+        let (tls, state, stop, alive) = (tls.clone(), state.clone(), stop.clone(), alive.clone());
+        tokio::spawn(async move {
+            state.metrics.open_connections.inc();
+            let closed = match tls {
+                None => Some(connection::serve(tcp, activity, limits, handler, stop).await),
+                Some(acceptor) => {
+                    let tls = tokio::select! {
+                        tls = handshake(tcp, acceptor) => tls.ok_or(Closed::Ended),
+                        _ = activity.evicted() => Err(Closed::Evicted),
+                    };
+                    match tls {
+                        Ok(tls) => {
+                            Some(connection::serve(tls, activity, limits, handler, stop).await)
+                        }
+                        Err(Closed::Evicted) => Some(Closed::Evicted),
+                        Err(_) => None,
+                    }
+                }
+            };
+            if let Some(closed) = closed {
+                state.metrics.connection_closed(closed.as_str());
+            }
+            state.metrics.open_connections.dec();
+            drop(permit);
+            drop(alive);
+        });
     }
 }
 
-async fn accept_plain(
-    listener: TcpListener,
+/// What answers a connection's requests: admission reviews directly (see
+/// [`admission_mode`]) when `admission`, the rest through `router`. While draining, an
+/// HTTP/1.1 answer carries `Connection: close`, so the client's next request opens a new
+/// connection, which goes to a pod that is still ready. (HTTP/2 clients get a GOAWAY when
+/// the delay is over; the header is not allowed there.)
+fn handler(
+    state: Arc<AppState>,
     router: Router,
-    mut stop: watch::Receiver<bool>,
-    alive: mpsc::Sender<()>,
-) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Some(tcp) = accepted_or_pause(accepted).await else { continue };
-                let (router, stop, alive) = (router.clone(), stop.clone(), alive.clone());
-                tokio::spawn(async move {
-                    serve_connection(TokioIo::new(tcp), router, None, stop).await;
-                    drop(alive);
-                });
+    admission: bool,
+) -> impl Fn(
+    hyper::Request<hyper::body::Incoming>,
+) -> std::pin::Pin<Box<dyn Future<Output = Handled> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |request| {
+        let (state, router) = (state.clone(), router.clone());
+        Box::pin(async move {
+            let http1 = request.version() <= axum::http::Version::HTTP_11;
+            let direct = if admission {
+                admission_mode(&request)
+            } else {
+                None
+            };
+            let mut handled = match direct {
+                Some(mode) => handle_admission(state.clone(), mode, request).await,
+                None => {
+                    let response = match router.oneshot(request.map(Body::new)).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    Handled {
+                        response,
+                        slot: None,
+                    }
+                }
+            };
+            if http1 && state.draining.load(Ordering::Relaxed) {
+                handled
+                    .response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            _ = stop.changed() => return,
-        }
+            handled
+        })
     }
 }
 
@@ -518,120 +699,6 @@ async fn handshake(
         Err(_) => {
             tracing::debug!("TLS handshake timed out");
             None
-        }
-    }
-}
-
-/// When a connection last finished a request, and how many it is serving.
-#[derive(Debug)]
-struct Activity {
-    epoch: Instant,
-    busy: AtomicUsize,
-    last_millis: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Activity {
-            epoch: Instant::now(),
-            busy: AtomicUsize::new(0),
-            last_millis: AtomicU64::new(0),
-        }
-    }
-
-    fn idle_for(&self) -> Option<Duration> {
-        if self.busy.load(Ordering::Relaxed) > 0 {
-            return None;
-        }
-        let last = Duration::from_millis(self.last_millis.load(Ordering::Relaxed));
-        Some(self.epoch.elapsed().saturating_sub(last))
-    }
-}
-
-struct Busy(Arc<Activity>);
-
-impl Busy {
-    fn begin(activity: &Arc<Activity>) -> Self {
-        activity.busy.fetch_add(1, Ordering::Relaxed);
-        Busy(activity.clone())
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let now = self.0.epoch.elapsed().as_millis() as u64;
-        self.0.last_millis.store(now, Ordering::Relaxed);
-        self.0.busy.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Serves one connection until the peer closes it, it idles out, or shutdown asks it to
-/// finish (in-flight requests complete; HTTP/2 peers get a GOAWAY). With `admission`,
-/// admission reviews are answered directly (see [`admission_mode`]), the rest by `router`.
-async fn serve_connection<I>(
-    io: I,
-    router: Router,
-    admission: Option<Arc<AppState>>,
-    mut stop: watch::Receiver<bool>,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let activity = Arc::new(Activity::new());
-    let service = {
-        let activity = activity.clone();
-        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-            let busy = Busy::begin(&activity);
-            let direct = admission
-                .as_ref()
-                .and_then(|state| Some((state.clone(), admission_mode(&request)?)));
-            let router = router.clone();
-            async move {
-                let response = match direct {
-                    Some((state, mode)) => Ok(admit(state, mode, request).await),
-                    None => router.oneshot(request.map(Body::new)).await,
-                };
-                drop(busy);
-                response
-            }
-        })
-    };
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(10));
-    let connection = builder.serve_connection(io, service);
-    tokio::pin!(connection);
-    let mut closing = false;
-    if *stop.borrow() {
-        connection.as_mut().graceful_shutdown();
-        closing = true;
-    }
-    let mut idle_check = tokio::time::interval(IDLE_TIMEOUT / 6);
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(err) = result {
-                    tracing::debug!(error = %err, "connection ended with an error");
-                }
-                return;
-            }
-            _ = stop.changed(), if !closing => {
-                connection.as_mut().graceful_shutdown();
-                closing = true;
-            }
-            _ = idle_check.tick(), if !closing => {
-                if activity.idle_for().is_some_and(|idle| idle >= IDLE_TIMEOUT) {
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-            }
         }
     }
 }

@@ -3,10 +3,17 @@
 //!
 //! New handshakes pick up a new certificate through an `ArcSwap` behind rustls'
 //! `ResolvesServerCert`; connections already established keep the one they started with.
+//!
+//! A certificate is served only if it is valid now and names every `--dns-name`: a
+//! rotated file that is expired, not yet valid or issued for other names is refused on
+//! reload (the current one stays, the failure is logged and counted), and `/readyz` fails
+//! once the current one itself expires.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
 use arc_swap::ArcSwap;
@@ -28,17 +35,31 @@ pub fn provider() -> Arc<CryptoProvider> {
 #[derive(Debug)]
 pub struct CertStore {
     current: ArcSwap<CertifiedKey>,
+    /// Unix time the current certificate expires.
+    not_after: AtomicI64,
 }
 
 impl CertStore {
     pub fn new(key: CertifiedKey) -> Self {
+        let not_after = leaf_validity(&key).map_or(i64::MAX, |v| v.not_after);
         CertStore {
             current: ArcSwap::from_pointee(key),
+            not_after: AtomicI64::new(not_after),
         }
     }
 
     pub fn replace(&self, key: CertifiedKey) {
+        let not_after = leaf_validity(&key).map_or(i64::MAX, |v| v.not_after);
         self.current.store(Arc::new(key));
+        self.not_after.store(not_after, Ordering::SeqCst);
+    }
+
+    /// Why the current certificate cannot be trusted any more, if it has expired.
+    pub fn expired(&self) -> Option<String> {
+        let not_after = self.not_after.load(Ordering::SeqCst);
+        (not_after < unix_now()).then(|| {
+            format!("the serving certificate expired at {not_after} (Unix time) and no valid renewal was loaded")
+        })
     }
 
     /// DER of the leaf certificate in use.
@@ -89,6 +110,113 @@ pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<Certifie
     Ok(key)
 }
 
+/// A certificate's validity period, Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn leaf_validity(key: &CertifiedKey) -> anyhow::Result<Validity> {
+    let leaf = key
+        .cert
+        .first()
+        .ok_or_else(|| anyhow!("certificate chain is empty"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| anyhow!("leaf certificate cannot be parsed: {e}"))?;
+    Ok(Validity {
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+    })
+}
+
+/// Checks that the leaf certificate is valid at `now` (Unix seconds) and that its subject
+/// alternative names cover every name in `dns_names` (exactly, or by a `*.` wildcard for
+/// one label, as TLS clients match them).
+pub fn check_serving(
+    key: &CertifiedKey,
+    dns_names: &[String],
+    now: i64,
+) -> anyhow::Result<Validity> {
+    let validity = leaf_validity(key)?;
+    if now < validity.not_before {
+        bail!(
+            "certificate is not valid yet: valid from {} (Unix time), now is {now}; check the issuer's clock",
+            validity.not_before
+        );
+    }
+    if now > validity.not_after {
+        bail!(
+            "certificate expired at {} (Unix time), now is {now}; renew it",
+            validity.not_after
+        );
+    }
+    let leaf = &key.cert[0];
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| anyhow!("leaf certificate cannot be parsed: {e}"))?;
+    let names: Vec<x509_parser::extensions::GeneralName<'_>> = cert
+        .subject_alternative_name()
+        .map_err(|e| anyhow!("subjectAltName cannot be parsed: {e}"))?
+        .map(|san| san.value.general_names.clone())
+        .unwrap_or_default();
+    let missing: Vec<&str> = dns_names
+        .iter()
+        .filter(|wanted| !wanted.is_empty() && !names.iter().any(|n| covers(n, wanted)))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let has: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        bail!(
+            "certificate is not valid for {} (it names {}); issue it for the webhook Service's DNS names",
+            missing.join(", "),
+            if has.is_empty() {
+                "nothing".to_owned()
+            } else {
+                has.join(", ")
+            }
+        );
+    }
+    Ok(validity)
+}
+
+fn covers(name: &x509_parser::extensions::GeneralName<'_>, wanted: &str) -> bool {
+    use x509_parser::extensions::GeneralName;
+    match name {
+        GeneralName::DNSName(dns) => {
+            let (dns, wanted) = (dns.to_ascii_lowercase(), wanted.to_ascii_lowercase());
+            match dns.strip_prefix("*.") {
+                Some(suffix) => wanted
+                    .split_once('.')
+                    .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+                None => dns == wanted,
+            }
+        }
+        GeneralName::IPAddress(bytes) => match wanted.parse::<IpAddr>() {
+            Ok(IpAddr::V4(ip)) => *bytes == ip.octets(),
+            Ok(IpAddr::V6(ip)) => *bytes == ip.octets(),
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// A pair that may be served now: [`certified_key`] and [`check_serving`].
+pub fn serving_key(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    dns_names: &[String],
+) -> anyhow::Result<CertifiedKey> {
+    let key = certified_key(cert_pem, key_pem)?;
+    check_serving(&key, dns_names, unix_now())?;
+    Ok(key)
+}
+
 /// Certificate files on disk.
 #[derive(Debug, Clone)]
 pub struct CertFiles {
@@ -107,10 +235,11 @@ impl CertFiles {
         Ok((read(&self.cert)?, read(&self.key)?))
     }
 
-    /// The key pair, and the content it was built from (for [`watch`]).
-    pub fn load(&self) -> anyhow::Result<(CertifiedKey, CertContent)> {
+    /// The key pair, checked for serving `dns_names`, and the content it was built from
+    /// (for [`watch`]).
+    pub fn load(&self, dns_names: &[String]) -> anyhow::Result<(CertifiedKey, CertContent)> {
         let content = self.read()?;
-        let key = certified_key(&content.0, &content.1).with_context(|| {
+        let key = serving_key(&content.0, &content.1, dns_names).with_context(|| {
             format!(
                 "cannot use {} and {}",
                 self.cert.display(),
@@ -121,17 +250,30 @@ impl CertFiles {
     }
 }
 
+/// What [`watch`] polls and what it requires of a new certificate.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    pub files: CertFiles,
+    pub dns_names: Vec<String>,
+    pub interval: Duration,
+}
+
 /// Polls the files and swaps in a new certificate when their content changes. Polling the
 /// content (not inotify) follows Kubernetes' `..data` symlink swap and any other way of
-/// replacing files. A bad pair is reported once and the previous certificate stays.
-/// `loaded` is the content the current certificate came from.
+/// replacing files. A bad pair, or one that [`check_serving`] refuses, is reported once and
+/// the previous certificate stays. `loaded` is the content the current certificate came
+/// from.
 pub async fn watch(
-    files: CertFiles,
+    watched: Watched,
     loaded: CertContent,
     store: Arc<CertStore>,
     metrics: Arc<Metrics>,
-    interval: Duration,
 ) {
+    let Watched {
+        files,
+        dns_names,
+        interval,
+    } = watched;
     let mut last_seen = Some(loaded);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -162,7 +304,7 @@ pub async fn watch(
         if last_seen.as_ref() == Some(&content) {
             continue;
         }
-        match certified_key(&content.0, &content.1) {
+        match serving_key(&content.0, &content.1, &dns_names) {
             Ok(key) => {
                 store.replace(key);
                 metrics.cert_reloads.inc();
@@ -252,26 +394,92 @@ mod tests {
         };
         let first = self_signed(&[]).unwrap();
         write(&first);
-        let (key, loaded) = files.load().unwrap();
+        let (key, loaded) = files.load(&[]).unwrap();
         let store = Arc::new(CertStore::new(key));
         let metrics = Arc::new(Metrics::new());
         let original = store.leaf();
-        let task = tokio::spawn(watch(
-            files.clone(),
-            loaded,
-            store.clone(),
-            metrics.clone(),
-            Duration::from_millis(20),
-        ));
+        let watched = Watched {
+            files: files.clone(),
+            dns_names: vec!["localhost".to_owned()],
+            interval: Duration::from_millis(20),
+        };
+        let task = tokio::spawn(watch(watched, loaded, store.clone(), metrics.clone()));
         // A certificate with a key of another pair: refused, old one kept.
         std::fs::write(&files.cert, self_signed(&[]).unwrap().cert_pem).unwrap();
         wait_for(|| metrics.cert_reload_failures.get() == 1).await;
         assert_eq!(store.leaf(), original);
-        let second = self_signed(&[]).unwrap();
+        // Expired, not yet valid, issued for other names: each refused and counted.
+        let now = unix_now();
+        let refused = [
+            issue(&["localhost"], now - 7200, now - 3600),
+            issue(&["localhost"], now + 3600, now + 7200),
+            issue(&["other.example"], now - 3600, now + 3600),
+        ];
+        for (n, pair) in refused.iter().enumerate() {
+            write(pair);
+            wait_for(|| metrics.cert_reload_failures.get() == 2 + n as u64).await;
+            assert_eq!(store.leaf(), original, "refused pair {n} served");
+            assert_eq!(metrics.cert_reloads.get(), 0);
+        }
+        assert!(store.expired().is_none());
+        let second = issue(&["localhost", "127.0.0.1"], now - 60, now + 3600);
         write(&second);
         wait_for(|| metrics.cert_reloads.get() == 1).await;
         assert_ne!(store.leaf(), original);
         task.abort();
+    }
+
+    #[test]
+    fn serving_checks_dates_and_every_name() {
+        let now = unix_now();
+        let pair = issue(&["*.ns.svc", "web.ns.svc", "10.0.0.1"], now - 10, now + 100);
+        let key = certified_key(pair.cert_pem.as_bytes(), pair.key_pem.as_bytes()).unwrap();
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        check_serving(
+            &key,
+            &names(&["web.ns.svc", "hooks.ns.svc", "10.0.0.1"]),
+            now,
+        )
+        .unwrap();
+        for (wanted, at, expected) in [
+            (names(&["a.b.ns.svc"]), now, "not valid for a.b.ns.svc"),
+            (names(&["ns.svc"]), now, "not valid for ns.svc"),
+            (names(&["10.0.0.2"]), now, "not valid for 10.0.0.2"),
+            (names(&[]), now + 101, "expired"),
+            (names(&[]), now - 11, "not valid yet"),
+        ] {
+            let err = check_serving(&key, &wanted, at).unwrap_err().to_string();
+            assert!(err.contains(expected), "{wanted:?} at {at}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_store_reports_an_expired_certificate() {
+        let now = unix_now();
+        let pair = issue(&["localhost"], now - 100, now - 10);
+        let key = certified_key(pair.cert_pem.as_bytes(), pair.key_pem.as_bytes()).unwrap();
+        let store = CertStore::new(key);
+        assert!(store.expired().unwrap().contains("expired"));
+        let fresh = self_signed(&[]).unwrap();
+        store.replace(certified_key(fresh.cert_pem.as_bytes(), fresh.key_pem.as_bytes()).unwrap());
+        assert!(store.expired().is_none());
+    }
+
+    /// A self-signed certificate for `names`, valid between two Unix times.
+    fn issue(names: &[&str], not_before: i64, not_after: i64) -> SelfSigned {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.not_before =
+            rcgen::date_time_ymd(1970, 1, 1) + Duration::from_secs(not_before as u64);
+        params.not_after = rcgen::date_time_ymd(1970, 1, 1) + Duration::from_secs(not_after as u64);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        SelfSigned {
+            ca_pem: cert.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 
     async fn wait_for(condition: impl Fn() -> bool) {

@@ -5,16 +5,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use axum::body::Body;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use velero_hooks::workload::WORKLOAD_KINDS;
-use velero_hooks_webhook::metrics::Metrics;
+use velero_hooks_webhook::limits::ServerLimits;
 use velero_hooks_webhook::review::{Mode, Policy};
 use velero_hooks_webhook::server::{AppState, admission_router};
+use velero_hooks_webhook::tls;
 
 fn registered() -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,11 +80,13 @@ async fn server_serves_exactly_the_registered_paths_and_kinds() {
     }
 
     // Every registered (path, resource) is answered, and judged (not passed through).
-    let state = Arc::new(AppState {
-        policy: Policy::default(),
-        metrics: Arc::new(Metrics::new()),
-        ready: AtomicBool::new(true),
-    });
+    let generated = tls::self_signed(&[]).unwrap();
+    let certs = tls::certified_key(generated.cert_pem.as_bytes(), generated.key_pem.as_bytes());
+    let state = Arc::new(AppState::new(
+        Policy::default(),
+        ServerLimits::default(),
+        Arc::new(tls::CertStore::new(certs.unwrap())),
+    ));
     let router = admission_router(state);
     for rule in &rules {
         let (path, group, resource) = (

@@ -194,12 +194,33 @@ fn container_args_ports_probes_and_mounts_follow_the_server_contract() {
         "--velero-version=1.18",
         "--log-format=json",
         "--log-level=info",
+        // The memory budget and shutdown sequence (webhook/src/limits.rs, README).
+        "--shutdown-delay=5s",
+        "--shutdown-grace=20s",
+        "--max-connections=256",
+        "--max-requests-in-flight=64",
+        "--max-body-bytes-in-flight=16777216",
+        "--body-allowance-bytes=65536",
+        "--queue-wait=1s",
+        "--header-read-timeout=10s",
+        "--body-timeout=10s",
+        "--write-timeout=10s",
+        "--http2-max-concurrent-streams=32",
+        "--max-unknown-keys=64",
+        "--max-findings=50",
+        "--max-denial-bytes=8192",
     ] {
         assert!(
             args.iter().any(|a| a == expected),
             "missing {expected} in {args:?}"
         );
     }
+    // A renewed certificate must name the Service the API server calls.
+    let dns_name = format!("--dns-name={FULLNAME}.{NAMESPACE}.svc");
+    assert!(args.contains(&dns_name), "missing {dns_name} in {args:?}");
+    // The pod outlives the shutdown delay and grace (5 s + 20 s).
+    let grace = d.spec.template.spec.as_ref().unwrap();
+    assert!(grace.termination_grace_period_seconds.unwrap() > 25);
     let ports: Vec<_> = c
         .ports
         .as_ref()

@@ -38,7 +38,10 @@ pub async fn start(policy: Policy) -> Running {
         certs: CertSource::SelfSigned(generated.clone()),
         policy,
         reload_interval: std::time::Duration::from_secs(5),
+        dns_names: Vec::new(),
+        shutdown_delay: std::time::Duration::ZERO,
         shutdown_grace: std::time::Duration::from_secs(5),
+        limits: Default::default(),
     })
     .await
     .unwrap();
