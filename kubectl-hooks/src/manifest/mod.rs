@@ -10,6 +10,7 @@ use serde_json::Value;
 
 mod lines;
 mod strict_json;
+mod yaml;
 
 use lines::LineIndex;
 
@@ -249,7 +250,8 @@ pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputErr
 ///
 /// As `kubectl apply -f` reads input: a YAML stream split at `---` markers, where each
 /// document may be block YAML, a flow mapping (`{apiVersion: v1, ...}`) or JSON; a JSON
-/// document is read by a JSON parser (fast, exact numbers) and anything else as YAML;
+/// document is read by a JSON parser (fast, exact numbers) and anything else as YAML, with
+/// kubectl's YAML 1.1 scalar types (see [`yaml`]);
 /// directives (`%YAML 1.2`) and comment-only documents are skipped.
 pub fn for_each_document(
     source: &str,
@@ -265,8 +267,8 @@ pub fn for_each_document(
         }) {
             continue;
         }
-        let value = match parse_document(piece) {
-            Ok(value) => value,
+        let values = match parse_document(piece) {
+            Ok(values) => values,
             Err((error_line, message)) => {
                 errors.push(InputError {
                     source: source.to_owned(),
@@ -276,31 +278,27 @@ pub fn for_each_document(
                 continue;
             }
         };
-        let content_line = line
-            + piece
-                .lines()
-                .position(|l| {
-                    let l = l.trim();
-                    !(l.is_empty() || l.starts_with('#') || l.starts_with("---"))
-                })
-                .unwrap_or(0);
         let text = Arc::new(Text {
             text: piece.into(),
             first_line: line,
             index: OnceLock::new(),
         });
-        push_objects(source, content_line, &text, value, &mut visit, &mut errors);
+        for (value_line, value) in values {
+            let content_line = line + value_line - 1;
+            push_objects(source, content_line, &text, value, &mut visit, &mut errors);
+        }
     }
     errors
 }
 
-/// One document as a value, or the 1-based line (within the document) and message of why
-/// it cannot be read.
-fn parse_document(piece: &str) -> Result<Value, (usize, String)> {
-    let looks_like_json = piece.trim_start().starts_with(['{', '[']);
-    if looks_like_json {
+/// The values of one document with the 1-based line (within the document) each starts
+/// on, or the line and message of why it cannot be read.
+fn parse_document(piece: &str) -> Result<Vec<(usize, Value)>, (usize, String)> {
+    let trimmed = piece.trim_start();
+    if trimmed.starts_with(['{', '[']) {
+        let line = 1 + piece[..piece.len() - trimmed.len()].matches('\n').count();
         match strict_json::from_str(piece) {
-            Ok(value) => return Ok(value),
+            Ok(value) => return Ok(vec![(line, value)]),
             // A key given twice is as wrong in JSON as in YAML; any other JSON error may
             // be a YAML flow mapping (`{apiVersion: v1}`), which the YAML parser reads.
             Err(err) if err.to_string().contains("is written twice") => {
@@ -311,22 +309,7 @@ fn parse_document(piece: &str) -> Result<Value, (usize, String)> {
             Err(_) => {}
         }
     }
-    serde_saphyr::from_str::<Value>(piece).map_err(|err| {
-        let message = err.to_string();
-        let line = yaml_error_line(&message).unwrap_or(1);
-        let message = without_position(&message);
-        match duplicated_key(&message) {
-            Some(key) => (line, strict_json::duplicate_key_message(key)),
-            None => (line, one_line(&message)),
-        }
-    })
-}
-
-/// The key of the YAML parser's "duplicate mapping key" error, which is worded for the
-/// programs that use the parser, not for the users who wrote the manifest.
-fn duplicated_key(message: &str) -> Option<&str> {
-    let (_, rest) = message.split_once("duplicate mapping key: ")?;
-    Some(rest.split(", set DuplicateKeyPolicy").next()?.trim())
+    yaml::parse(piece).map_err(|err| (err.line.max(1), one_line(&err.message)))
 }
 
 /// The parser's message on one line, cut short: it may quote a line of the input, and an
@@ -339,24 +322,6 @@ fn one_line(message: &str) -> String {
     } else {
         flat
     }
-}
-
-/// The YAML parser's message without its own position (relative to the document, so
-/// misleading in a stream) and without its quoted snippet.
-fn without_position(message: &str) -> String {
-    let message = message.split(" --> ").next().unwrap_or(message);
-    let message = message.strip_prefix("error: ").unwrap_or(message);
-    match (message.strip_prefix("line "), message.find(" column ")) {
-        (Some(_), Some(at)) => message[at + 1..].to_owned(),
-        _ => message.to_owned(),
-    }
-}
-
-/// The 1-based line a YAML error message points at (`line 6 column 40`).
-fn yaml_error_line(message: &str) -> Option<usize> {
-    let rest = &message[message.find("line ")? + 5..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 fn push_objects(

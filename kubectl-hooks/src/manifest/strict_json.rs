@@ -1,10 +1,10 @@
-//! JSON read the way `kubectl apply` reads it: a key given twice in one object is refused,
-//! as YAML refuses it, instead of serde_json's silent last-wins.
+//! JSON with duplicate keys refused: a key given twice in one object is an input error,
+//! as it is in YAML, instead of serde_json's silent last-wins.
 //!
-//! kubectl sends JSON as it is and the API server's strict field validation (kubectl's
-//! default `--validate=strict`) refuses a duplicated key; with validation off, Go's decoder
-//! keeps the last value. Either way the first value the author wrote is lost, so a
-//! duplicate is an input error here, with the same wording for YAML and JSON.
+//! The API server's strict field validation (kubectl's default `--validate=strict`)
+//! refuses a duplicated field; lenient readers keep one of the values (Go's decoder the
+//! last one). Either way one value the author wrote is lost, so a duplicate is an input
+//! error here, worded the same for YAML and JSON.
 
 use std::fmt;
 
@@ -22,9 +22,10 @@ pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
 /// The message both parsers give for a key written twice.
 pub fn duplicate_key_message(key: &str) -> String {
     format!(
-        "key `{key}` is written twice in one mapping: kubectl refuses it, and without \
-         validation the API server keeps the last value. Keep one (Velero runs one command \
-         per hook phase: chain commands as [\"/bin/sh\", \"-c\", \"a && b\"])"
+        "key `{key}` is written twice in one mapping: YAML forbids it, the API server's strict \
+         field validation refuses it, and lenient readers keep only one of the values. Keep \
+         one (Velero runs one command per hook phase: chain commands as \
+         [\"/bin/sh\", \"-c\", \"a && b\"])"
     )
 }
 
