@@ -29,6 +29,7 @@ mod server;
 pub mod store;
 pub mod table;
 pub mod tls;
+pub mod velero;
 mod watch;
 
 use std::collections::HashMap;

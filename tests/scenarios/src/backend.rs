@@ -338,40 +338,52 @@ async fn client_for(path: &Path) -> kube::Client {
 pub fn plugin_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("current exe");
-            // target/<profile>/deps/<test> → target/<profile>
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/<profile>")
-                .to_path_buf();
-            let profile = profile_dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("debug")
-                .to_owned();
-            let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            build.args(["build", "--quiet", "-p", "kubectl-hooks", "--bins"]);
-            match profile.as_str() {
-                "debug" => {}
-                "release" => {
-                    build.arg("--release");
-                }
-                other => {
-                    build.args(["--profile", other]);
-                }
-            }
-            let status = build
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build -p kubectl-hooks");
-            assert!(status.success(), "cargo build -p kubectl-hooks failed");
-            let binary = profile_dir.join(format!("kubectl-hooks{}", std::env::consts::EXE_SUFFIX));
-            assert!(binary.is_file(), "{} was not built", binary.display());
-            binary
-        })
+        .get_or_init(|| cargo_build("kubectl-hooks", "kubectl-hooks"))
         .clone()
+}
+
+/// The `kube-emulator` binary of this build (as `cargo run -p kube-emulator` runs it), built
+/// the same way as [`plugin_binary`].
+pub fn emulator_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| cargo_build("kube-emulator", "kube-emulator"))
+        .clone()
+}
+
+/// Builds the binaries of `package` in this test executable's profile; returns `binary`'s path.
+fn cargo_build(package: &str, binary: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf();
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("debug")
+        .to_owned();
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.args(["build", "--quiet", "-p", package, "--bins"]);
+    match profile.as_str() {
+        "debug" => {}
+        "release" => {
+            build.arg("--release");
+        }
+        other => {
+            build.args(["--profile", other]);
+        }
+    }
+    let status = build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build -p {package}: {e}"));
+    assert!(status.success(), "cargo build -p {package} failed");
+    let path = profile_dir.join(format!("{binary}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
 }
 
 /// The real kubectl: `$KUBECTL`, else the repository's pinned `.tools/bin/kubectl`, else
