@@ -59,7 +59,7 @@ impl fmt::Display for Table {
     }
 }
 
-/// `location: object: severity CODE: key: problem` and two indented lines.
+/// `location: object: severity CODE: key-or-path: problem` and two indented lines.
 pub fn finding_block(location: &str, object: &str, finding: &Finding) -> String {
     let prefix = if location.is_empty() {
         String::new()
@@ -70,7 +70,7 @@ pub fn finding_block(location: &str, object: &str, finding: &Finding) -> String 
         "{prefix}{object}: {} {}: {}: {}\n    velero: {}\n    fix:    {}\n",
         finding.severity.as_str(),
         finding.code,
-        finding.key,
+        finding.subject.text(),
         finding.problem,
         finding.velero_does,
         finding.fix

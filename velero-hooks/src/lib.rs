@@ -17,7 +17,7 @@
 //! assert_eq!(codes, ["HV003", "HV011", "HV020"]);
 //! ```
 
-pub mod backup;
+pub mod checks;
 pub mod command;
 pub mod duration;
 pub mod hook;
@@ -35,7 +35,7 @@ use serde_json::Value;
 pub use hook::{PodHooks, VeleroVersion};
 pub use pod::PodView;
 pub use report::ObjectReport;
-pub use rules::{Finding, Severity, check_pod};
+pub use rules::{Finding, Severity, Subject, check_pod};
 pub use workload::{PodTemplateRef, WorkloadKind, locate};
 
 /// Escapes one JSON Pointer token (RFC 6901): annotation keys contain `/`.
@@ -54,7 +54,10 @@ pub fn check_object(object: &Value, version: VeleroVersion) -> Option<ObjectRepo
         .findings
         .into_iter()
         .map(|mut f| {
-            f.pointer = Some(format!("{annotations_pointer}{}", pointer_token(&f.key)));
+            f.pointer = Some(format!(
+                "{annotations_pointer}{}",
+                pointer_token(f.subject.text())
+            ));
             f
         })
         .collect();
@@ -68,7 +71,10 @@ pub fn check_object(object: &Value, version: VeleroVersion) -> Option<ObjectRepo
             )
             .into_iter()
             .map(|mut f| {
-                f.pointer = Some(format!("/metadata/annotations/{}", pointer_token(&f.key)));
+                f.pointer = Some(format!(
+                    "/metadata/annotations/{}",
+                    pointer_token(f.subject.text())
+                ));
                 f
             }),
         );

@@ -3,14 +3,17 @@
 
 use serde::Serialize;
 
-use crate::command::{Command, CommandForm, split_unambiguously, to_json_array};
-use crate::duration::{GoDuration, parse_go_duration};
+use crate::checks::{
+    Source, abbreviate, check_argv_elements, check_exec_command, check_exec_timeout,
+    check_on_error, check_wait_timeout, command_shape_finding,
+};
 use crate::hook::{
     BackupHook, InitHook, PodHooks, RestoreExecHook, VeleroVersion, parse_go_bool, parse_hooks,
     pre_family,
 };
 use crate::keys::{self, Family, Field};
 use crate::pod::{AnnotationValue, PodView};
+use crate::spec::rules as spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -212,7 +215,7 @@ pub const WAIT_FOR_READY_INVALID: Rule = rule(
     "wait-for-ready is not a Go boolean",
 );
 
-/// Every rule, for documentation and for tools that list codes.
+/// Every rule, whatever the hook source, for documentation and for tools that list codes.
 pub const RULES: &[Rule] = &[
     COMMAND_NOT_JSON_ARRAY,
     COMMAND_EMPTY_ARRAY,
@@ -242,35 +245,133 @@ pub const RULES: &[Rule] = &[
     INIT_NAME_DUPLICATE,
     RESTORE_CONTAINER_NOT_REGULAR,
     WAIT_FOR_READY_INVALID,
+    // Velero objects' spec hooks and run-time facts (crate::spec::rules).
+    spec::SPEC_UNDECODABLE,
+    spec::SPEC_NAME_EMPTY,
+    spec::SPEC_WITHOUT_EXEC,
+    spec::SPEC_COMMAND_EMPTY,
+    spec::SPEC_COMMAND_ONE_STRING,
+    spec::SPEC_ON_ERROR_INVALID,
+    spec::SPEC_ON_ERROR_UNSET,
+    spec::SPEC_TIMEOUT_INVALID,
+    spec::SPEC_TIMEOUT_NEGATIVE,
+    spec::SPEC_SELECTOR_INVALID,
+    spec::SPEC_PATTERN_INVALID,
+    spec::SPEC_PATTERN_MAY_PANIC,
+    spec::RESTORE_HOOK_RESOURCES_IGNORED,
+    spec::RESTORE_HOOK_EMPTY,
+    spec::INIT_CONTAINER_INVALID,
+    spec::INIT_TIMEOUT_UNUSED,
+    spec::POD_FINISHED,
+    spec::POD_NOT_RUNNING,
+    spec::SPEC_CONTAINER_NOT_FOUND,
+    spec::PRE_HOOK_FAIL,
+    spec::BACKUP_NAMESPACE_LISTS,
+    spec::BACKUP_RESOURCE_LISTS,
+    spec::BACKUP_NAMESPACE_PATTERN_REFUSED,
+    spec::BACKUP_NAMESPACE_PATTERN_INVALID,
+    spec::BACKUP_BOTH_SELECTORS,
+    spec::BACKUP_SELECTOR_INVALID,
+    spec::BACKUP_INCLUDES_EXCLUDED_NAMESPACE,
+    spec::RESTORE_VALIDATION,
 ];
 
+/// The rule with this code, whatever the hook source: annotation rules (HV0xx), spec and
+/// run-time rules (HV1xx).
 pub fn rule_by_code(code: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.code == code)
 }
 
-/// One problem with one annotation.
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A pod (or pod template) annotation, by key.
+    Annotation(String),
+    /// A field of a Backup, Schedule or Restore, as a path such as
+    /// `spec.hooks.resources[2].pre[0].exec.timeout` (`spec.template.hooks...` in a Schedule).
+    Spec(String),
+    /// A field of a pod the hooks run in, such as `status.phase` or `spec.containers`.
+    Pod(String),
+}
+
+impl Subject {
+    pub fn annotation(key: &str) -> Self {
+        Subject::Annotation(key.to_owned())
+    }
+
+    /// The key or path, as printed.
+    pub fn text(&self) -> &str {
+        match self {
+            Subject::Annotation(key) => key,
+            Subject::Spec(path) | Subject::Pod(path) => path,
+        }
+    }
+
+    /// The annotation key, for annotation findings.
+    pub fn annotation_key(&self) -> Option<&str> {
+        match self {
+            Subject::Annotation(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Whether this is an annotation under `family`'s prefix (its keys, and misspelt keys
+    /// that look like them).
+    pub fn is_annotation_of(&self, family: Family) -> bool {
+        self.annotation_key()
+            .is_some_and(|key| key.starts_with(family.prefix()))
+    }
+}
+
+/// JSON: `"key": ...` for annotations (the form scripts already read), `"path": ...` for
+/// fields of Velero objects and pods.
+impl Serialize for Subject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            Subject::Annotation(key) => map.serialize_entry("key", key)?,
+            Subject::Spec(path) | Subject::Pod(path) => map.serialize_entry("path", path)?,
+        }
+        map.end()
+    }
+}
+
+/// One problem, with what Velero will do about it and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub code: &'static str,
     pub rule: &'static str,
     pub severity: Severity,
-    /// The annotation key concerned.
-    pub key: String,
+    /// What the finding is about.
+    #[serde(flatten)]
+    pub subject: Subject,
     /// What is wrong with what was written.
     pub problem: String,
     /// What Velero will actually do with it.
     pub velero_does: String,
     /// How to fix it.
     pub fix: String,
-    /// JSON Pointer to the annotation in the checked object, when known.
+    /// JSON Pointer to the annotation or field in the checked object, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
 }
 
 impl Finding {
-    fn new(
+    /// A finding about an annotation.
+    pub(crate) fn new(
         rule: &Rule,
         key: &str,
+        problem: impl Into<String>,
+        velero_does: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self::about(rule, Subject::annotation(key), problem, velero_does, fix)
+    }
+
+    pub fn about(
+        rule: &Rule,
+        subject: Subject,
         problem: impl Into<String>,
         velero_does: impl Into<String>,
         fix: impl Into<String>,
@@ -279,7 +380,7 @@ impl Finding {
             code: rule.code,
             rule: rule.name,
             severity: rule.severity,
-            key: key.to_owned(),
+            subject,
             problem: problem.into(),
             velero_does: velero_does.into(),
             fix: fix.into(),
@@ -295,7 +396,10 @@ impl Finding {
     pub fn sentence(&self) -> String {
         format!(
             "{}: {}; {}; {}",
-            self.key, self.problem, self.velero_does, self.fix
+            self.subject.text(),
+            self.problem,
+            self.velero_does,
+            self.fix
         )
     }
 }
@@ -526,19 +630,26 @@ fn check_backup_hook(
 ) {
     let family = hook.family;
     check_exec_command(
-        keys::name(family, Field::Command),
+        &Subject::annotation(keys::name(family, Field::Command)),
         &hook.command_raw,
         &hook.command,
         findings,
     );
     check_on_error(
-        keys::name(family, Field::OnError),
+        &Subject::annotation(keys::name(family, Field::OnError)),
         hook.on_error_raw.as_deref(),
+        Source::Annotation,
         true,
         findings,
     );
     if let Some(raw) = &hook.timeout_raw {
-        check_exec_timeout(keys::name(family, Field::Timeout), raw, version, findings);
+        check_exec_timeout(
+            &Subject::annotation(keys::name(family, Field::Timeout)),
+            raw,
+            Source::Annotation,
+            version,
+            findings,
+        );
     }
     if let Some(name) = &hook.container {
         check_backup_container(
@@ -619,253 +730,6 @@ fn container_fix(pod: &PodView<'_>, name: &str) -> String {
     }
 }
 
-fn check_exec_command(key: &str, raw: &str, command: &Command, findings: &mut Vec<Finding>) {
-    if let Some(finding) = command_shape_finding(key, raw, command) {
-        findings.push(finding);
-        return;
-    }
-    if command.form == CommandForm::JsonArray && command.argv.is_empty() {
-        findings.push(Finding::new(
-            &COMMAND_EMPTY_ARRAY,
-            key,
-            "the command is an empty array",
-            "the hook still exists and fails with `command is required`",
-            r#"give the program and its arguments, e.g. ["/sbin/fsfreeze","--freeze","/data"]"#,
-        ));
-        return;
-    }
-    check_argv_elements(key, command, findings);
-}
-
-/// Findings that apply to every command key: malformed JSON and unsplit plain strings.
-fn command_shape_finding(key: &str, raw: &str, command: &Command) -> Option<Finding> {
-    // Built only when there is a finding: most commands are fine.
-    let velero_runs = || {
-        format!(
-            "Velero runs the whole value as one program named `{}`, which fails",
-            abbreviate(raw)
-        )
-    };
-    match &command.form {
-        CommandForm::MalformedJson { reason } => {
-            let fix = if raw.contains('\'') {
-                format!("use double quotes: {}", raw.replace('\'', "\""))
-            } else {
-                r#"write a JSON array of strings, e.g. ["/bin/sh","-c","..."]"#.to_owned()
-            };
-            Some(Finding::new(
-                &COMMAND_NOT_JSON_ARRAY,
-                key,
-                format!("not a JSON array of strings ({reason})"),
-                velero_runs(),
-                fix,
-            ))
-        }
-        CommandForm::Plain if raw.trim_start().starts_with('[') => Some(Finding::new(
-            &COMMAND_NOT_JSON_ARRAY,
-            key,
-            "whitespace before `[`: Velero only decodes JSON when `[` is the first character",
-            velero_runs(),
-            format!("remove the leading whitespace: {}", raw.trim_start()),
-        )),
-        CommandForm::Plain if raw == "null" => Some(Finding::new(
-            &COMMAND_NOT_JSON_ARRAY,
-            key,
-            "`null` is not a JSON array",
-            velero_runs(),
-            "write the command as a JSON array of strings",
-        )),
-        CommandForm::Plain if raw.trim().is_empty() => Some(Finding::new(
-            &COMMAND_EMPTY_PROGRAM,
-            key,
-            "the command is only whitespace",
-            velero_runs(),
-            "write the command as a JSON array of strings",
-        )),
-        CommandForm::Plain if raw.chars().any(char::is_whitespace) => {
-            let fix = match split_unambiguously(raw) {
-                Some(words) => format!("write it as {}", to_json_array(&words)),
-                None => format!(
-                    "write it as a JSON array, e.g. {}",
-                    to_json_array(&["/bin/sh".into(), "-c".into(), raw.trim().into()])
-                ),
-            };
-            Some(Finding::new(
-                &COMMAND_PLAIN_WITH_SPACES,
-                key,
-                "a plain string with whitespace is not split into arguments",
-                velero_runs(),
-                fix,
-            ))
-        }
-        _ => None,
-    }
-}
-
-fn check_argv_elements(key: &str, command: &Command, findings: &mut Vec<Finding>) {
-    if command.argv.first().is_some_and(String::is_empty) {
-        findings.push(Finding::new(
-            &COMMAND_EMPTY_PROGRAM,
-            key,
-            "the program name (first element) is empty or null",
-            "the exec fails in the container runtime",
-            "put the program's path first",
-        ));
-        return;
-    }
-    if let Some(i) = command
-        .argv
-        .iter()
-        .skip(1)
-        .position(String::is_empty)
-        .map(|i| i + 1)
-    {
-        let what = if command.null_elements.contains(&i) {
-            "null"
-        } else {
-            "empty"
-        };
-        findings.push(Finding::new(
-            &COMMAND_EMPTY_ARGUMENT,
-            key,
-            format!("element {i} is {what}"),
-            "Velero passes an empty string argument to the program",
-            "remove the element or give it a value",
-        ));
-    }
-}
-
-/// The value as a reader should see it: control characters made visible, long values cut.
-fn abbreviate(raw: &str) -> String {
-    let visible: String = raw
-        .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect();
-    if visible.chars().count() > 60 {
-        let head: String = visible.chars().take(57).collect();
-        format!("{head}...")
-    } else {
-        visible
-    }
-}
-
-fn check_on_error(key: &str, raw: Option<&str>, backup: bool, findings: &mut Vec<Finding>) {
-    match raw {
-        Some("Fail" | "Continue") => {}
-        None if backup => findings.push(Finding::new(
-            &ON_ERROR_UNSET,
-            key,
-            "not set",
-            "a failing command does not stop anything: Velero only fails on an explicit Fail (its docs and its `hookOnError=Fail` log line say otherwise); the backup ends PartiallyFailed",
-            "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly",
-        )),
-        None => {}
-        Some(value) => {
-            let fix = match value.trim().to_ascii_lowercase().as_str() {
-                "fail" => "did you mean `Fail`?".to_owned(),
-                "continue" => "did you mean `Continue`?".to_owned(),
-                _ => "use exactly Fail or Continue".to_owned(),
-            };
-            findings.push(Finding::new(
-                &ON_ERROR_INVALID,
-                key,
-                format!("`{}` is not exactly Fail or Continue", abbreviate(value)),
-                "Velero silently drops it, so a failing command behaves like Continue",
-                fix,
-            ));
-        }
-    }
-}
-
-/// A Go duration someone probably meant by `raw`, if it parses.
-fn suggest_duration(raw: &str) -> Option<String> {
-    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-    let candidate = if !compact.is_empty() && compact.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{compact}s")
-    } else {
-        let lower = compact.to_ascii_lowercase();
-        let split = lower
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(lower.len());
-        let (number, unit) = lower.split_at(split);
-        let unit = match unit {
-            "sec" | "secs" | "second" | "seconds" => "s",
-            "min" | "mins" | "minute" | "minutes" => "m",
-            "hr" | "hrs" | "hour" | "hours" => "h",
-            "d" | "day" | "days" => {
-                let days: f64 = number.parse().ok()?;
-                return Some(format!("{}h", days * 24.0));
-            }
-            other => other,
-        };
-        format!("{number}{unit}")
-    };
-    (candidate != raw && parse_go_duration(&candidate).is_ok()).then_some(candidate)
-}
-
-fn check_exec_timeout(key: &str, raw: &str, version: VeleroVersion, findings: &mut Vec<Finding>) {
-    let parsed = match parse_go_duration(raw) {
-        Ok(n) => n,
-        Err(err) => {
-            let fix = match suggest_duration(raw) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "write a Go duration such as 30s, 5m or 1h30m".to_owned(),
-            };
-            findings.push(Finding::new(
-                &TIMEOUT_INVALID,
-                key,
-                format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
-                "Velero logs a warning and silently uses the default 30s",
-                fix,
-            ));
-            return;
-        }
-    };
-    if parsed == 0 {
-        findings.push(Finding::new(
-            &TIMEOUT_ZERO,
-            key,
-            format!("`{raw}` is zero"),
-            "Velero uses the default 30s",
-            "write 30s to say so, or the time the command needs",
-        ));
-    } else if parsed < 0 {
-        let velero_does = match version {
-            VeleroVersion::V1_18 => {
-                "Velero 1.18 applies no time limit at all, so a hung command blocks the backup (newer Velero uses 30s)"
-            }
-            VeleroVersion::V1_19 => {
-                "Velero newer than 1.18 uses the default 30s (1.18 applied no limit at all)"
-            }
-        };
-        findings.push(Finding::new(
-            &TIMEOUT_NEGATIVE,
-            key,
-            format!("`{raw}` is negative"),
-            velero_does,
-            "write a positive duration such as 5m",
-        ));
-    } else if parsed > crate::hook::NEWER_VELERO_TIMEOUT_CAP {
-        let velero_does = match version {
-            VeleroVersion::V1_18 => "Velero 1.18 uses it as given, but newer Velero caps it at 4h",
-            VeleroVersion::V1_19 => "Velero newer than 1.18 caps it at 4h",
-        };
-        findings.push(Finding::new(
-            &TIMEOUT_OVER_CAP,
-            key,
-            format!("`{raw}` ({}) is over 4h", GoDuration(parsed)),
-            velero_does,
-            "keep hooks under 4h",
-        ));
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Restore hooks.
 
@@ -877,27 +741,34 @@ fn check_restore_exec_hook(
 ) {
     let family = Family::RestorePost;
     check_exec_command(
-        keys::name(family, Field::Command),
+        &Subject::annotation(keys::name(family, Field::Command)),
         &hook.command_raw,
         &hook.command,
         findings,
     );
     check_on_error(
-        keys::name(family, Field::OnError),
+        &Subject::annotation(keys::name(family, Field::OnError)),
         hook.on_error_raw.as_deref(),
+        Source::Annotation,
         false,
         findings,
     );
     if let Some(raw) = &hook.exec_timeout_raw {
         check_exec_timeout(
-            keys::name(family, Field::ExecTimeout),
+            &Subject::annotation(keys::name(family, Field::ExecTimeout)),
             raw,
+            Source::Annotation,
             version,
             findings,
         );
     }
     if let Some(raw) = &hook.wait_timeout_raw {
-        check_wait_timeout(keys::name(family, Field::WaitTimeout), raw, findings);
+        check_wait_timeout(
+            &Subject::annotation(keys::name(family, Field::WaitTimeout)),
+            raw,
+            Source::Annotation,
+            findings,
+        );
     }
     if let Some(raw) = &hook.wait_for_ready_raw
         && parse_go_bool(raw).is_none()
@@ -932,49 +803,17 @@ fn check_restore_exec_hook(
     }
 }
 
-fn check_wait_timeout(key: &str, raw: &str, findings: &mut Vec<Finding>) {
-    match parse_go_duration(raw) {
-        Err(err) => {
-            let fix = match suggest_duration(raw) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "write a Go duration such as 5m".to_owned(),
-            };
-            findings.push(Finding::new(
-                &TIMEOUT_INVALID,
-                key,
-                format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
-                "Velero drops it and waits for the container without any limit",
-                fix,
-            ));
-        }
-        Ok(0) => findings.push(Finding::new(
-            &WAIT_TIMEOUT_UNLIMITED,
-            key,
-            format!("`{raw}` is zero"),
-            "Velero waits for the container without any limit; a pod that never runs holds the restore",
-            "write how long to wait, e.g. 10m",
-        )),
-        Ok(n) if n < 0 => findings.push(Finding::new(
-            &WAIT_TIMEOUT_NEGATIVE,
-            key,
-            format!("`{raw}` is negative"),
-            "Velero waits without limit, then records the hook as failed (\"expired before executing\")",
-            "write a positive duration, e.g. 10m",
-        )),
-        Ok(_) => {}
-    }
-}
-
 fn check_init_hook(pod: &PodView<'_>, hook: &InitHook, findings: &mut Vec<Finding>) {
     let family = Family::RestoreInit;
     let command_key = keys::name(family, Field::Command);
     match (&hook.command, &hook.command_raw) {
         (Some(command), Some(raw)) => {
-            if let Some(finding) = command_shape_finding(command_key, raw, command) {
+            let subject = Subject::annotation(command_key);
+            if let Some(finding) = command_shape_finding(&subject, raw, command) {
                 findings.push(finding);
             } else if !command.argv.is_empty() {
                 // `[]` is the safe way to ask for the image's entrypoint.
-                check_argv_elements(command_key, command, findings);
+                check_argv_elements(&subject, command, findings);
             }
         }
         _ => findings.push(Finding::new(

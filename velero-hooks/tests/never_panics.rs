@@ -60,9 +60,10 @@ proptest! {
         });
         let report = check_object(&pod, version).unwrap();
         for finding in &report.findings {
-            prop_assert!(pod["metadata"]["annotations"].get(&finding.key).is_some()
+            let key = finding.subject.annotation_key().unwrap_or_default();
+            prop_assert!(pod["metadata"]["annotations"].get(key).is_some()
                 || finding.code == "HV011" || finding.code == "HV070" || finding.code == "HV032",
-                "{} names absent key {}", finding.code, finding.key);
+                "{} names absent key {}", finding.code, key);
         }
         let all = Normalizations { pin_container: true, json_command: true, explicit_defaults: true, migrate_legacy: true };
         let ops = normalize(&pod, version, all);

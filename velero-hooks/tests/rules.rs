@@ -296,7 +296,8 @@ fn every_rule_has_a_row() {
     let rows = table();
     let mut covered: Vec<&str> = rows.iter().flat_map(|(_, c)| c.iter().copied()).collect();
     covered.extend(["HV032", "HV060"]); // need other object shapes: see their own tests
-    for rule in RULES {
+    // Velero objects' rules (HV1xx) have their own table: tests/spec_rules.rs.
+    for rule in RULES.iter().filter(|r| r.code.starts_with("HV0")) {
         assert!(
             covered.contains(&rule.code),
             "{} ({}) has no row",

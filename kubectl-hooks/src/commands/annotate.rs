@@ -149,9 +149,9 @@ impl HookEdit {
 
     /// Whether a finding concerns the hook being written.
     fn concerns(&self, finding: &Finding) -> bool {
-        finding.key.starts_with(self.family().prefix())
+        finding.subject.is_annotation_of(self.family())
             || (self.phase == BackupPhase::Pre
-                && finding.key.starts_with(Family::BackupLegacy.prefix()))
+                && finding.subject.is_annotation_of(Family::BackupLegacy))
     }
 }
 

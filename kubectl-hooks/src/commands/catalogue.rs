@@ -22,8 +22,8 @@ pub fn keys() -> anyhow::Result<ExitCode> {
 
 pub fn rules() -> anyhow::Result<ExitCode> {
     let mut table = Table::new(["CODE", "SEVERITY", "NAME", "SUMMARY"]);
-    // Annotation rules, then the rules for a Backup's own spec hooks and run-time checks.
-    for rule in RULES.iter().chain(velero_hooks::backup::RULES) {
+    // Annotation rules (HV0xx), then Velero objects' spec hooks and run-time checks (HV1xx).
+    for rule in RULES {
         table.row([
             rule.code.to_owned(),
             rule.severity.as_str().to_owned(),

@@ -265,7 +265,7 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
                     && row
                         .families
                         .iter()
-                        .any(|fam| finding.key.starts_with(fam.prefix()))
+                        .any(|fam| finding.subject.is_annotation_of(*fam))
                 {
                     claimed[i] = true;
                     mine.push(finding);
@@ -279,7 +279,7 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
         for (finding, _) in report.findings.iter().zip(&claimed).filter(|(_, c)| !**c) {
             let phase = Family::ALL
                 .iter()
-                .filter(|fam| finding.key.starts_with(fam.prefix()))
+                .filter(|fam| finding.subject.is_annotation_of(**fam))
                 .map(|fam| family_phase(*fam))
                 .next()
                 .unwrap_or("-");

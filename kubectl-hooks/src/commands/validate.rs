@@ -93,7 +93,7 @@ fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
     let finding_lines = report
         .findings
         .iter()
-        .map(|f| Some(doc.line_of(&f.key)))
+        .map(|f| Some(doc.line_of(f.subject.text())))
         .collect();
     Some(Checked {
         origin: Origin {

@@ -200,7 +200,7 @@ spec:
     for expected in [
         "pod/migrate-1 -n shop: warning HV120",
         "pod/cache-0 -n shop: warning HV121",
-        "pod/db-0 -n shop: warning HV122: post spec hook \"sync-all\": container `db` is not a container of this pod",
+        "pod/db-0 -n shop: warning HV122: spec.hooks.resources[0].post[0].exec.container: spec hook \"sync-all\" names container `db`, which pod db-0 does not have",
         "pod/db-0 -n shop: warning HV123",
         "dry run: backup b2 not created",
     ] {

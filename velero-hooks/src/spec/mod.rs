@@ -1,6 +1,113 @@
 //! Hooks in Velero's own objects: the `spec.hooks` of a Backup (a Schedule's
-//! `spec.template.hooks`) and of a Restore, and the Backup fields that decide which pods
-//! they reach.
+//! `spec.template.hooks`) and of a Restore, the Backup fields that decide which pods they
+//! reach, what Velero refuses in them, and the plan of what runs on each pod.
+//!
+//! - [`types`]: the Velero object types, as written.
+//! - [`glob`]: namespace and resource patterns (gobwas/glob syntax, linear matching).
+//! - [`selector`]: label selectors.
+//! - [`scope`]: which pods a Backup or Restore takes in, and which a hook applies to.
+//! - [`rules`]: the HV1xx rules (CRD schema, controllers, hook values).
+//! - [`plan`]: given an object and pods, the hooks Velero runs on each pod, in order.
+
+use serde_json::Value;
+
+use crate::hook::VeleroVersion;
+use crate::rules::Finding;
 
 pub mod glob;
 mod glob_syntax;
+pub mod plan;
+pub mod rules;
+pub mod scope;
+pub mod selector;
+pub mod types;
+
+pub use plan::{Inventory, ObjectPlan, PlannedHook, PodPlan, plan};
+pub use types::{VeleroKind, VeleroSpec};
+
+/// A Backup, Schedule or Restore, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeleroObject {
+    pub kind: VeleroKind,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub spec: VeleroSpec,
+}
+
+impl VeleroObject {
+    /// Reads a `velero.io/v1` Backup, Schedule or Restore; `None` for any other object.
+    /// A spec that does not have the shape of Velero's types is an HV100 finding.
+    pub fn from_json(object: &Value) -> Option<Result<Self, Finding>> {
+        if object.get("apiVersion").and_then(Value::as_str) != Some("velero.io/v1") {
+            return None;
+        }
+        let kind = match object.get("kind").and_then(Value::as_str)? {
+            "Backup" => VeleroKind::Backup,
+            "Schedule" => VeleroKind::Schedule,
+            "Restore" => VeleroKind::Restore,
+            _ => return None,
+        };
+        let text = |field: &str| {
+            object
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let spec = match kind {
+            VeleroKind::Schedule => object.pointer("/spec/template"),
+            _ => object.get("spec"),
+        }
+        .filter(|s| !s.is_null())
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+        let decoded = match kind {
+            VeleroKind::Restore => serde_json::from_value(spec).map(VeleroSpec::Restore),
+            _ => serde_json::from_value(spec).map(VeleroSpec::Backup),
+        };
+        Some(match decoded {
+            Ok(spec) => Ok(VeleroObject {
+                kind,
+                name: text("name")
+                    .or_else(|| text("generateName"))
+                    .unwrap_or_default(),
+                namespace: text("namespace"),
+                spec,
+            }),
+            Err(err) => Err(rules::at(
+                &rules::SPEC_UNDECODABLE,
+                kind.spec_path().to_owned(),
+                format!("it cannot be decoded: {err}"),
+                "the API server rejects the object (or Velero cannot read it)",
+                "write the fields as Velero's API documents them (velero.io/docs, api-types)",
+            )),
+        })
+    }
+
+    /// `backup/NAME -n NS`, as kubectl users name objects.
+    pub fn display_name(&self) -> String {
+        let mut out = format!("{}/{}", self.kind.as_str().to_ascii_lowercase(), self.name);
+        if let Some(ns) = &self.namespace {
+            out.push_str(" -n ");
+            out.push_str(ns);
+        }
+        out
+    }
+}
+
+/// Everything wrong with the object on its own (no pods needed): what the API server and
+/// Velero's controllers refuse, and the hook values.
+pub fn check(object: &VeleroObject, version: VeleroVersion) -> Vec<Finding> {
+    match &object.spec {
+        VeleroSpec::Backup(spec) => {
+            let base = object.kind.spec_path();
+            let mut findings = rules::check_backup_controller(spec, base);
+            findings.extend(rules::check_backup_hooks(spec, base, version));
+            findings
+        }
+        VeleroSpec::Restore(spec) => {
+            let mut findings = rules::check_restore_controller(spec);
+            findings.extend(rules::check_restore_hooks(spec, version));
+            findings
+        }
+    }
+}

@@ -2,7 +2,6 @@
 //! Velero will run on each (and which spec hooks it skips), check them, and only then
 //! create the `velero.io/v1` Backup.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,11 +10,12 @@ use clap::Args;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::{Value, json};
-use velero_hooks::backup::{
-    BackupScope, LabelSelector, PodPlan, check_spec_hooks, plan_pod, run_time_findings,
-};
 use velero_hooks::duration::{GoDuration, parse_go_duration};
-use velero_hooks::{Finding, PodView, VeleroVersion, check_object};
+use velero_hooks::spec::plan::PodPlan;
+use velero_hooks::spec::scope::{NamespaceScope, backup_takes_in_pods};
+use velero_hooks::spec::selector::LabelSelector;
+use velero_hooks::spec::{Inventory, VeleroObject, VeleroSpec, plan};
+use velero_hooks::{Finding, VeleroVersion};
 
 use super::api::{self, Backup};
 use crate::cli::GlobalArgs;
@@ -228,19 +228,12 @@ fn spec_from_file(path: &std::path::Path) -> anyhow::Result<serde_json::Map<Stri
     }
 }
 
-/// One pod the backup takes in, with the hooks Velero will run on it.
-pub struct CheckedPod {
-    pub namespace: String,
-    pub name: String,
-    pub plan: PodPlan,
-    pub findings: Vec<Finding>,
-}
-
 /// Everything the preflight found.
 pub struct Preflight {
     pub pods_in_scope: usize,
     pub pods_includes: bool,
-    pub pods: Vec<CheckedPod>,
+    /// Pods taken in that have hooks, skipped spec hooks or findings.
+    pub pods: Vec<PodPlan>,
     pub spec_findings: Vec<Finding>,
 }
 
@@ -268,7 +261,7 @@ impl Preflight {
         let with_hooks = self
             .pods
             .iter()
-            .filter(|p| !p.plan.hooks.is_empty() || !p.plan.skipped.is_empty())
+            .filter(|p| !p.hooks.is_empty() || !p.skipped.is_empty())
             .count();
         out.push_str(&format!(
             "Preflight of backup {name} -n {velero_namespace} (as Velero {} runs hooks): {} pod{} in scope, {with_hooks} with hooks\n",
@@ -291,7 +284,7 @@ impl Preflight {
         let mut rows = 0;
         for pod in &self.pods {
             let id = format!("{}/{}", pod.namespace, pod.name);
-            for hook in &pod.plan.hooks {
+            for hook in &pod.hooks {
                 rows += 1;
                 table.row([
                     id.clone(),
@@ -305,7 +298,7 @@ impl Preflight {
                     hook.origin.describe(),
                 ]);
             }
-            for skipped in &pod.plan.skipped {
+            for skipped in &pod.skipped {
                 rows += 1;
                 table.row([
                     id.clone(),
@@ -342,8 +335,8 @@ impl Preflight {
                 out.push_str(&block);
             }
         }
-        let hooks: usize = self.pods.iter().map(|p| p.plan.hooks.len()).sum();
-        let skipped: usize = self.pods.iter().map(|p| p.plan.skipped.len()).sum();
+        let hooks: usize = self.pods.iter().map(|p| p.hooks.len()).sum();
+        let skipped: usize = self.pods.iter().map(|p| p.skipped.len()).sum();
         let (errors, warnings) = (self.errors(), self.warnings());
         out.push_str(&format!(
             "\n{hooks} hook{} will run, {skipped} spec hook{} skipped: {errors} error{}, {warnings} warning{}\n",
@@ -361,94 +354,94 @@ fn argv(command: &[String]) -> String {
     serde_json::to_string(command).unwrap_or_default()
 }
 
-/// Keeps the library's findings about backup hooks (restore hooks do not run in a backup).
-fn concerns_backup(finding: &Finding) -> bool {
-    ["pre.hook.backup.", "post.hook.backup.", "hook.backup."]
-        .iter()
-        .any(|prefix| finding.key.starts_with(prefix))
-}
-
-/// Lists the pods the backup takes in and checks what will run on each.
+/// Lists the namespaces and the pods the backup may take in, and asks the library's
+/// planner what Velero will run on each.
 pub async fn preflight(
     cluster: &Cluster,
     spec: &serde_json::Map<String, Value>,
     version: VeleroVersion,
 ) -> anyhow::Result<Preflight> {
-    let spec_value = Value::Object(spec.clone());
-    let scope: BackupScope = serde_json::from_value(spec_value.clone())
-        .context("the Backup spec's scope fields (includedNamespaces, labelSelector, ...) have the wrong shape")?;
-    let mut spec_findings = Vec::new();
-    if let Some(selector) = &scope.label_selector
-        && let Err(reason) = selector.validate()
-    {
-        anyhow::bail!("the Backup's labelSelector is invalid: {reason}");
-    }
-    let hooks = check_spec_hooks(spec.get("hooks"), version);
-    spec_findings.extend(hooks.findings);
-
-    let mut preflight = Preflight {
-        pods_in_scope: 0,
-        pods_includes: scope.includes_pods(),
-        pods: Vec::new(),
-        spec_findings,
+    let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "preflight"}, "spec": spec});
+    let object = match VeleroObject::from_json(&document) {
+        Some(Ok(object)) => object,
+        Some(Err(finding)) => {
+            return Ok(Preflight {
+                pods_in_scope: 0,
+                pods_includes: false,
+                pods: Vec::new(),
+                spec_findings: vec![finding],
+            });
+        }
+        None => anyhow::bail!(
+            "internal error: the Backup built from the flags is not a velero.io/v1 Backup"
+        ),
     };
-    if !scope.includes_pods() {
-        return Ok(preflight);
-    }
-    for pod in list_pods(cluster, &scope).await? {
-        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-        let labels: BTreeMap<String, String> = pod.metadata.labels.clone().unwrap_or_default();
-        if !scope.includes_pod(&namespace, &labels) {
-            continue;
-        }
-        preflight.pods_in_scope += 1;
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
-        let value = serde_json::to_value(&pod)?;
-        let view = PodView::from_json(value.get("metadata"), value.get("spec"));
-        let plan = plan_pod(&view, &namespace, &labels, &hooks.resources, version);
-        let mut findings: Vec<Finding> = check_object(&value, version)
-            .map(|report| report.findings)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(concerns_backup)
+    let VeleroSpec::Backup(backup) = &object.spec else {
+        anyhow::bail!("internal error: a Backup without a Backup spec");
+    };
+    let pods_includes = backup_takes_in_pods(backup);
+    let mut inventory = Inventory::new();
+    if pods_includes {
+        let namespaces = list_namespaces(cluster).await?;
+        let names: Vec<String> = namespaces
+            .iter()
+            .filter_map(|n| n.get("metadata")?.get("name")?.as_str().map(str::to_owned))
             .collect();
-        findings.extend(run_time_findings(&plan, &view, phase.as_deref(), version));
-        if plan.hooks.is_empty() && plan.skipped.is_empty() && findings.is_empty() {
-            continue;
+        for namespace in &namespaces {
+            inventory.add(namespace);
         }
-        preflight.pods.push(CheckedPod {
-            namespace,
-            name,
-            plan,
-            findings,
-        });
+        // Only the namespaces the backup may take in are listed (a superset: the planner decides).
+        let scope = NamespaceScope::new(
+            backup.effective_included_namespaces(),
+            backup.excluded_namespaces.clone(),
+            &names,
+        )
+        .ok();
+        let wanted: Vec<String> = names
+            .into_iter()
+            .filter(|n| scope.as_ref().is_none_or(|s| s.includes(n)))
+            .collect();
+        for pod in list_pods(cluster, &wanted).await? {
+            inventory.add_pod(&serde_json::to_value(&pod)?);
+        }
     }
-    Ok(preflight)
+    let planned = plan(&object, &inventory, version);
+    Ok(Preflight {
+        pods_in_scope: planned.pods.len(),
+        pods_includes,
+        pods: planned
+            .pods
+            .into_iter()
+            .filter(|p| !p.is_empty() || !p.findings.is_empty())
+            .collect(),
+        spec_findings: planned.findings,
+    })
 }
 
-/// The pods of the namespaces in scope: one list per namespace when they are named plainly,
-/// else every namespace's (filtered afterwards, as Velero filters them).
-async fn list_pods(cluster: &Cluster, scope: &BackupScope) -> anyhow::Result<Vec<Pod>> {
-    let plain = |p: &String| !p.contains(['*', '?', '[']);
-    let namespaces: Vec<String> =
-        if !scope.included_namespaces.is_empty() && scope.included_namespaces.iter().all(plain) {
-            scope.included_namespaces.clone()
-        } else {
-            let api: Api<Namespace> = Api::all(cluster.client.clone());
-            let list = api
-                .list(&ListParams::default())
-                .await
-                .map_err(|e| describe_api_error(e, "list namespaces"))?;
-            list.items
-                .into_iter()
-                .filter_map(|n| n.metadata.name)
-                .filter(|n| scope.includes_namespace(n))
-                .collect()
-        };
+async fn list_namespaces(cluster: &Cluster) -> anyhow::Result<Vec<Value>> {
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| describe_api_error(e, "list namespaces"))?;
+    list.items
+        .into_iter()
+        .map(|n| {
+            let mut value = serde_json::to_value(n)?;
+            if let Some(map) = value.as_object_mut() {
+                map.insert("kind".into(), json!("Namespace"));
+            }
+            Ok(value)
+        })
+        .collect()
+}
+
+/// The pods of `namespaces`, a page at a time.
+async fn list_pods(cluster: &Cluster, namespaces: &[String]) -> anyhow::Result<Vec<Pod>> {
     let mut pods = Vec::new();
     for namespace in namespaces {
-        let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &namespace);
+        let namespace = namespace.as_str();
+        let api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
         let mut params = ListParams::default().limit(500);
         loop {
             let page = match api.list(&params).await {

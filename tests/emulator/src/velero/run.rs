@@ -6,12 +6,11 @@
 //! command or an unnamed spec hook fail as in Velero; a pod that is not Running fails the
 //! exec; a Succeeded or Failed pod is skipped.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value, json};
 use velero_hooks::PodView;
-use velero_hooks::backup::{BackupScope, HookOrigin, PlannedHook, check_spec_hooks, plan_pod};
-use velero_hooks::hook::{BackupPhase, OnError, VeleroVersion};
+use velero_hooks::hook::{OnError, VeleroVersion};
+use velero_hooks::spec::plan::{HookOrigin, Phase as BackupPhase, PlannedHook};
+use velero_hooks::spec::{Inventory, VeleroObject, plan};
 
 /// One line of Velero's log, before formatting.
 #[derive(Debug, Clone)]
@@ -47,9 +46,15 @@ pub struct BackupRun {
 pub fn run_backup(backup: &Value, pods: &[Value], version: VeleroVersion) -> BackupRun {
     let spec = backup.get("spec").cloned().unwrap_or(json!({}));
     let mut run = BackupRun::default();
-    let scope: BackupScope = serde_json::from_value(spec.clone()).unwrap_or_default();
-    let hooks = check_spec_hooks(spec.get("hooks"), version);
-    if hooks.findings.iter().any(|f| f.code == "HV109") {
+    let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "run"}, "spec": spec});
+    let Some(Ok(object)) = VeleroObject::from_json(&document) else {
+        run.failure = Some("the Backup's spec cannot be decoded".into());
+        return run;
+    };
+    let mut inventory = Inventory::new();
+    pods.iter().for_each(|pod| inventory.add_pod(pod));
+    let planned = plan(&object, &inventory, version);
+    if planned.findings.iter().any(|f| f.code == "HV109") {
         run.failure = Some("error getting hooks: invalid label selector".into());
         return run;
     }
@@ -63,14 +68,13 @@ pub fn run_backup(backup: &Value, pods: &[Value], version: VeleroVersion) -> Bac
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let labels: BTreeMap<String, String> = pod
-            .pointer("/metadata/labels")
-            .cloned()
-            .and_then(|l| serde_json::from_value(l).ok())
-            .unwrap_or_default();
-        if !scope.includes_pod(namespace, &labels) {
+        let Some(plan) = planned
+            .pods
+            .iter()
+            .find(|p| p.namespace == namespace && p.name == name)
+        else {
             continue;
-        }
+        };
         namespaces.insert(namespace.to_owned());
         run.items += 1;
         let view = PodView::from_json(pod.get("metadata"), pod.get("spec"));
@@ -78,7 +82,6 @@ pub fn run_backup(backup: &Value, pods: &[Value], version: VeleroVersion) -> Bac
             .pointer("/status/phase")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let plan = plan_pod(&view, namespace, &labels, &hooks.resources, version);
         // Annotation timeouts Velero cannot parse: a warning each.
         let annotation_hooks = velero_hooks::hook::parse_hooks(&view, version);
         for hook in annotation_hooks.backup() {

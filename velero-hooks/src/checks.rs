@@ -1,0 +1,479 @@
+//! One check per Velero fact about a hook's values, shared by both places hooks come from:
+//! pod annotations and the `spec.hooks` of Backups, Schedules and Restores. Where the two
+//! sources reach Velero differently (an annotation is a free string Velero parses at run
+//! time; a spec field is typed by the CRD and decoded by the API server and Velero's client)
+//! the [`Source`] decides what Velero does and which code says so.
+
+use crate::command::{Command, CommandForm, split_unambiguously, to_json_array};
+use crate::duration::{GoDuration, parse_go_duration};
+use crate::hook::VeleroVersion;
+use crate::rules::*;
+use crate::spec::rules::*;
+
+/// Where a hook value was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A pod annotation: a string Velero parses when the hook runs.
+    Annotation,
+    /// A Backup, Schedule or Restore field: typed by the CRD (`config/crd/v1/bases/velero.io_*.yaml`).
+    Spec,
+}
+
+fn finding(
+    rule: &Rule,
+    subject: &Subject,
+    problem: impl Into<String>,
+    velero_does: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding::about(rule, subject.clone(), problem, velero_does, fix)
+}
+
+/// A `command` annotation: how Velero reads the string (`parseStringToCommand`), then the
+/// argv it gets, checked like a spec hook's.
+pub fn check_exec_command(
+    subject: &Subject,
+    raw: &str,
+    command: &Command,
+    findings: &mut Vec<Finding>,
+) {
+    if let Some(finding) = command_shape_finding(subject, raw, command) {
+        findings.push(finding);
+        return;
+    }
+    if command.form == CommandForm::JsonArray && command.argv.len() == 1 {
+        check_argv(subject, &command.argv, Source::Annotation, findings);
+    } else if command.form == CommandForm::JsonArray && command.argv.is_empty() {
+        check_argv(subject, &[], Source::Annotation, findings);
+    } else {
+        check_argv_elements(subject, command, findings);
+    }
+}
+
+/// Findings that apply to every command key: malformed JSON and unsplit plain strings.
+pub(crate) fn command_shape_finding(
+    subject: &Subject,
+    raw: &str,
+    command: &Command,
+) -> Option<Finding> {
+    // Built only when there is a finding: most commands are fine.
+    let velero_runs = || {
+        format!(
+            "Velero runs the whole value as one program named `{}`, which fails",
+            abbreviate(raw)
+        )
+    };
+    match &command.form {
+        CommandForm::MalformedJson { reason } => {
+            let fix = if raw.contains('\'') {
+                format!("use double quotes: {}", raw.replace('\'', "\""))
+            } else {
+                r#"write a JSON array of strings, e.g. ["/bin/sh","-c","..."]"#.to_owned()
+            };
+            Some(finding(
+                &COMMAND_NOT_JSON_ARRAY,
+                subject,
+                format!("not a JSON array of strings ({reason})"),
+                velero_runs(),
+                fix,
+            ))
+        }
+        CommandForm::Plain if raw.trim_start().starts_with('[') => Some(finding(
+            &COMMAND_NOT_JSON_ARRAY,
+            subject,
+            "whitespace before `[`: Velero only decodes JSON when `[` is the first character",
+            velero_runs(),
+            format!("remove the leading whitespace: {}", raw.trim_start()),
+        )),
+        CommandForm::Plain if raw == "null" => Some(finding(
+            &COMMAND_NOT_JSON_ARRAY,
+            subject,
+            "`null` is not a JSON array",
+            velero_runs(),
+            "write the command as a JSON array of strings",
+        )),
+        CommandForm::Plain if raw.trim().is_empty() => Some(finding(
+            &COMMAND_EMPTY_PROGRAM,
+            subject,
+            "the command is only whitespace",
+            velero_runs(),
+            "write the command as a JSON array of strings",
+        )),
+        CommandForm::Plain if raw.chars().any(char::is_whitespace) => {
+            let fix = match split_unambiguously(raw) {
+                Some(words) => format!("write it as {}", to_json_array(&words)),
+                None => format!(
+                    "write it as a JSON array, e.g. {}",
+                    to_json_array(&["/bin/sh".into(), "-c".into(), raw.trim().into()])
+                ),
+            };
+            Some(finding(
+                &COMMAND_PLAIN_WITH_SPACES,
+                subject,
+                "a plain string with whitespace is not split into arguments",
+                velero_runs(),
+                fix,
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The argv as Velero will exec it, whatever its source: an empty list, an empty program,
+/// one element holding a whole command line, empty arguments.
+pub fn check_argv(subject: &Subject, argv: &[String], source: Source, findings: &mut Vec<Finding>) {
+    match argv {
+        [] => findings.push(match source {
+            Source::Annotation => finding(
+                &COMMAND_EMPTY_ARRAY,
+                subject,
+                "the command is an empty array",
+                "the hook still exists and fails with `command is required`",
+                r#"give the program and its arguments, e.g. ["/sbin/fsfreeze","--freeze","/data"]"#,
+            ),
+            // CRD: `command` has `minItems: 1`.
+            Source::Spec => finding(
+                &SPEC_COMMAND_EMPTY,
+                subject,
+                "the command is empty",
+                format!("the API server rejects the object: `{}: Invalid value: 0: {} in body should have at least 1 items`", subject.text(), subject.text()),
+                r#"list the program and its arguments, e.g. ["/sbin/fsfreeze", "--freeze", "/data"]"#,
+            ),
+        }),
+        [only] if only.contains(char::is_whitespace) && !only.trim().is_empty() => {
+            let fix = match split_unambiguously(only) {
+                Some(words) => format!("split it into elements: {}", to_json_array(&words)),
+                None => format!(
+                    "split it into elements, or run a shell: {}",
+                    to_json_array(&["/bin/sh".into(), "-c".into(), only.trim().into()])
+                ),
+            };
+            findings.push(finding(
+                match source {
+                    Source::Annotation => &COMMAND_PLAIN_WITH_SPACES,
+                    Source::Spec => &SPEC_COMMAND_ONE_STRING,
+                },
+                subject,
+                format!("`{}` is one element", abbreviate(only)),
+                "Velero execs it as one program name, with no shell: the hook fails (exit code 126/127 or `executable file not found`)",
+                fix,
+            ));
+        }
+        _ => {
+            let command = Command {
+                argv: argv.to_vec(),
+                form: CommandForm::JsonArray,
+                null_elements: Vec::new(),
+            };
+            check_argv_elements(subject, &command, findings);
+        }
+    }
+}
+
+pub(crate) fn check_argv_elements(
+    subject: &Subject,
+    command: &Command,
+    findings: &mut Vec<Finding>,
+) {
+    if command.argv.first().is_some_and(String::is_empty) {
+        findings.push(finding(
+            &COMMAND_EMPTY_PROGRAM,
+            subject,
+            "the program name (first element) is empty or null",
+            "the exec fails in the container runtime",
+            "put the program's path first",
+        ));
+        return;
+    }
+    if let Some(i) = command
+        .argv
+        .iter()
+        .skip(1)
+        .position(String::is_empty)
+        .map(|i| i + 1)
+    {
+        let what = if command.null_elements.contains(&i) {
+            "null"
+        } else {
+            "empty"
+        };
+        findings.push(finding(
+            &COMMAND_EMPTY_ARGUMENT,
+            subject,
+            format!("element {i} is {what}"),
+            "Velero passes an empty string argument to the program",
+            "remove the element or give it a value",
+        ));
+    }
+}
+
+/// The value as a reader should see it: control characters made visible, long values cut.
+pub fn abbreviate(raw: &str) -> String {
+    let visible: String = raw
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if visible.chars().count() > 60 {
+        let head: String = visible.chars().take(57).collect();
+        format!("{head}...")
+    } else {
+        visible
+    }
+}
+
+/// `onError`: only the exact `Fail` stops anything (`internal/hook/item_hook_handler.go`
+/// compares the original field with `HookErrorModeFail`; PR #4661 made the default a copy).
+/// `warn_unset`: backup hooks only (Velero's docs promise Fail there, Continue for restores).
+pub fn check_on_error(
+    subject: &Subject,
+    raw: Option<&str>,
+    source: Source,
+    warn_unset: bool,
+    findings: &mut Vec<Finding>,
+) {
+    match raw {
+        Some("Fail" | "Continue") => {}
+        None if warn_unset => findings.push(finding(
+            match source {
+                Source::Annotation => &ON_ERROR_UNSET,
+                Source::Spec => &SPEC_ON_ERROR_UNSET,
+            },
+            subject,
+            "not set",
+            "a failing command does not stop anything: Velero only fails on an explicit Fail (its docs and its `hookOnError=Fail` log line say otherwise); the backup ends PartiallyFailed",
+            "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly",
+        )),
+        None => {}
+        Some(value) => {
+            let fix = match value.trim().to_ascii_lowercase().as_str() {
+                "fail" => "did you mean `Fail`?".to_owned(),
+                "continue" => "did you mean `Continue`?".to_owned(),
+                _ => "use exactly Fail or Continue".to_owned(),
+            };
+            let (rule, velero_does) = match source {
+                Source::Annotation => (
+                    &ON_ERROR_INVALID,
+                    "Velero silently drops it, so a failing command behaves like Continue".to_owned(),
+                ),
+                // CRD: `onError` is `enum: [Continue, Fail]`.
+                Source::Spec => (
+                    &SPEC_ON_ERROR_INVALID,
+                    format!(
+                        "the API server rejects the object: `{}: Unsupported value: \"{}\": supported values: \"Continue\", \"Fail\"`",
+                        subject.text(),
+                        abbreviate(value)
+                    ),
+                ),
+            };
+            findings.push(finding(
+                rule,
+                subject,
+                format!("`{}` is not exactly Fail or Continue", abbreviate(value)),
+                velero_does,
+                fix,
+            ));
+        }
+    }
+}
+
+/// A Go duration someone probably meant by `raw`, if it parses.
+fn suggest_duration(raw: &str) -> Option<String> {
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    let candidate = if !compact.is_empty() && compact.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{compact}s")
+    } else {
+        let lower = compact.to_ascii_lowercase();
+        let split = lower
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(lower.len());
+        let (number, unit) = lower.split_at(split);
+        let unit = match unit {
+            "sec" | "secs" | "second" | "seconds" => "s",
+            "min" | "mins" | "minute" | "minutes" => "m",
+            "hr" | "hrs" | "hour" | "hours" => "h",
+            "d" | "day" | "days" => {
+                let days: f64 = number.parse().ok()?;
+                return Some(format!("{}h", days * 24.0));
+            }
+            other => other,
+        };
+        format!("{number}{unit}")
+    };
+    (candidate != raw && parse_go_duration(&candidate).is_ok()).then_some(candidate)
+}
+
+/// An exec timeout (`timeout`, `execTimeout`, the `timeout`/`exec-timeout` annotations) as
+/// `pkg/podexec/pod_command_executor.go` applies it: 0 → 30s; negative → no limit up to
+/// 1.18, 30s after (PR #10125); over 4h → capped after 1.18.
+pub fn check_exec_timeout(
+    subject: &Subject,
+    raw: &str,
+    source: Source,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    let parsed = match parse_go_duration(raw) {
+        Ok(n) => n,
+        Err(err) => {
+            let fix = match suggest_duration(raw) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "write a Go duration such as 30s, 5m or 1h30m".to_owned(),
+            };
+            findings.push(finding(
+                invalid_duration_rule(source),
+                subject,
+                format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
+                match source {
+                    Source::Annotation => "Velero logs a warning and silently uses the default 30s",
+                    Source::Spec => SPEC_DURATION_UNDECODABLE,
+                },
+                fix,
+            ));
+            return;
+        }
+    };
+    if parsed == 0 {
+        findings.push(finding(
+            &TIMEOUT_ZERO,
+            subject,
+            format!("`{raw}` is zero"),
+            "Velero uses the default 30s",
+            "write 30s to say so, or the time the command needs",
+        ));
+    } else if parsed < 0 {
+        let velero_does = match version {
+            VeleroVersion::V1_18 => {
+                "Velero 1.18 applies no time limit at all, so a hung command blocks the backup (newer Velero uses 30s)"
+            }
+            VeleroVersion::V1_19 => {
+                "Velero newer than 1.18 uses the default 30s (1.18 applied no limit at all)"
+            }
+        };
+        findings.push(finding(
+            match source {
+                Source::Annotation => &TIMEOUT_NEGATIVE,
+                Source::Spec => &SPEC_TIMEOUT_NEGATIVE,
+            },
+            subject,
+            format!("`{raw}` is negative"),
+            velero_does,
+            "write a positive duration such as 5m",
+        ));
+    } else if parsed > crate::hook::NEWER_VELERO_TIMEOUT_CAP {
+        let velero_does = match version {
+            VeleroVersion::V1_18 => "Velero 1.18 uses it as given, but newer Velero caps it at 4h",
+            VeleroVersion::V1_19 => "Velero newer than 1.18 caps it at 4h",
+        };
+        findings.push(finding(
+            &TIMEOUT_OVER_CAP,
+            subject,
+            format!("`{raw}` ({}) is over 4h", GoDuration(parsed)),
+            velero_does,
+            "keep hooks under 4h",
+        ));
+    }
+}
+
+/// A restore wait timeout (`waitTimeout`, `wait-timeout`): 0 → no limit; negative → the hook
+/// is "expired before executing" (`internal/hook/wait_exec_hook_handler.go`).
+pub fn check_wait_timeout(
+    subject: &Subject,
+    raw: &str,
+    source: Source,
+    findings: &mut Vec<Finding>,
+) {
+    match parse_go_duration(raw) {
+        Err(err) => {
+            let fix = match suggest_duration(raw) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "write a Go duration such as 5m".to_owned(),
+            };
+            findings.push(finding(
+                invalid_duration_rule(source),
+                subject,
+                format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
+                match source {
+                    Source::Annotation => "Velero drops it and waits for the container without any limit",
+                    Source::Spec => SPEC_DURATION_UNDECODABLE,
+                },
+                fix,
+            ));
+        }
+        Ok(0) => findings.push(finding(
+            &WAIT_TIMEOUT_UNLIMITED,
+            subject,
+            format!("`{raw}` is zero"),
+            "Velero waits for the container without any limit; a pod that never runs holds the restore",
+            "write how long to wait, e.g. 10m",
+        )),
+        Ok(n) if n < 0 => findings.push(finding(
+            &WAIT_TIMEOUT_NEGATIVE,
+            subject,
+            format!("`{raw}` is negative"),
+            "Velero waits without limit, then records the hook as failed (\"expired before executing\")",
+            "write a positive duration, e.g. 10m",
+        )),
+        Ok(_) => {}
+    }
+}
+
+/// What happens to a spec duration the CRD lets through (`type: string`) but Go's
+/// `time.ParseDuration` refuses: the field is a `metav1.Duration`, so Velero's typed client
+/// cannot decode the object at all (inferred from the types; not covered by a Velero test).
+const SPEC_DURATION_UNDECODABLE: &str = "the API server accepts it (the CRD only asks for a string), but Velero decodes the field as a Go duration and cannot read the object at all";
+
+fn invalid_duration_rule(source: Source) -> &'static Rule {
+    match source {
+        Source::Annotation => &TIMEOUT_INVALID,
+        Source::Spec => &SPEC_TIMEOUT_INVALID,
+    }
+}
+
+/// A spec duration written as something other than a string (`timeout: 30`): the CRD
+/// types it `string`, so the API server refuses the object.
+pub fn check_spec_duration_value(
+    subject: &Subject,
+    value: &serde_json::Value,
+    version: VeleroVersion,
+    wait: bool,
+    findings: &mut Vec<Finding>,
+) {
+    match value {
+        serde_json::Value::String(text) if wait => {
+            check_wait_timeout(subject, text, Source::Spec, findings)
+        }
+        serde_json::Value::String(text) => {
+            check_exec_timeout(subject, text, Source::Spec, version, findings)
+        }
+        serde_json::Value::Null => {}
+        other => findings.push(finding(
+            &SPEC_TIMEOUT_INVALID,
+            subject,
+            format!("`{other}` is not a string"),
+            format!(
+                "the API server rejects the object: `{}: Invalid value: \"{}\": {} in body must be of type string`",
+                subject.text(),
+                json_type(other),
+                subject.text()
+            ),
+            "quote a Go duration, e.g. \"30s\"",
+        )),
+    }
+}
+
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+        _ => "string",
+    }
+}

@@ -1,0 +1,496 @@
+//! The rules about Velero objects (HV1xx): what the CRD schema refuses at `kubectl apply`,
+//! what the backup and restore controllers refuse (`FailedValidation`), and hook values
+//! checked by the same per-fact checks as annotations (`crate::checks`). Each rule is
+//! listed in `crate::rules::RULES`.
+
+use crate::checks::{Source, abbreviate, check_argv, check_on_error, check_spec_duration_value};
+use crate::hook::VeleroVersion;
+use crate::rules::{Finding, Rule, Severity, Subject};
+
+use super::glob::{Glob, first_invalid};
+use super::types::{
+    BackupResourceHookSpec, BackupSpec, ExecHook, RestoreResourceHookSpec, RestoreSpec,
+};
+
+mod controller;
+pub use controller::{check_backup_controller, check_restore_controller};
+
+const fn rule(
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    summary: &'static str,
+) -> Rule {
+    Rule {
+        code,
+        name,
+        severity,
+        summary,
+    }
+}
+use Severity::{Error, Warning};
+
+pub const SPEC_UNDECODABLE: Rule = rule(
+    "HV100",
+    "spec-hooks-undecodable",
+    Error,
+    "the spec does not have the shape of Velero's types",
+);
+pub const SPEC_NAME_EMPTY: Rule = rule(
+    "HV101",
+    "spec-hook-name-empty",
+    Error,
+    "a resource hook has no name",
+);
+pub const SPEC_WITHOUT_EXEC: Rule = rule(
+    "HV102",
+    "spec-hook-without-exec",
+    Error,
+    "a backup hook item has no exec: the API server rejects it",
+);
+pub const SPEC_COMMAND_EMPTY: Rule = rule(
+    "HV103",
+    "spec-command-empty",
+    Error,
+    "a spec hook command is empty: the API server rejects it",
+);
+pub const SPEC_COMMAND_ONE_STRING: Rule = rule(
+    "HV104",
+    "spec-command-shell-line",
+    Error,
+    "a spec hook command is one element with whitespace, run as one program name",
+);
+pub const SPEC_ON_ERROR_INVALID: Rule = rule(
+    "HV105",
+    "spec-on-error-invalid",
+    Error,
+    "a spec hook onError is not Continue or Fail: the API server rejects it",
+);
+pub const SPEC_ON_ERROR_UNSET: Rule = rule(
+    "HV106",
+    "spec-on-error-unset",
+    Warning,
+    "a spec hook onError is unset, which behaves like Continue",
+);
+pub const SPEC_TIMEOUT_INVALID: Rule = rule(
+    "HV107",
+    "spec-timeout-invalid",
+    Error,
+    "a spec hook duration is not a Go duration string",
+);
+pub const SPEC_TIMEOUT_NEGATIVE: Rule = rule(
+    "HV108",
+    "spec-timeout-negative",
+    Error,
+    "a spec hook timeout is negative",
+);
+pub const SPEC_SELECTOR_INVALID: Rule = rule(
+    "HV109",
+    "spec-label-selector-invalid",
+    Error,
+    "a hook labelSelector is invalid: the backup fails, the restore fails validation",
+);
+pub const SPEC_PATTERN_INVALID: Rule = rule(
+    "HV110",
+    "spec-pattern-invalid",
+    Error,
+    "a pattern in a hook's namespace or resource list does not compile: the list matches nothing from it on",
+);
+pub const SPEC_PATTERN_MAY_PANIC: Rule = rule(
+    "HV111",
+    "spec-pattern-empty-alternation",
+    Error,
+    "a pattern has an empty alternation, which Velero's glob library can crash on",
+);
+pub const RESTORE_HOOK_RESOURCES_IGNORED: Rule = rule(
+    "HV112",
+    "restore-hook-resources-ignored",
+    Warning,
+    "a restore hook's resource lists are ignored: restore hooks always apply to pods",
+);
+pub const RESTORE_HOOK_EMPTY: Rule = rule(
+    "HV113",
+    "restore-hook-item-empty",
+    Warning,
+    "a restore hook item has neither exec nor init and does nothing",
+);
+pub const INIT_CONTAINER_INVALID: Rule = rule(
+    "HV114",
+    "restore-init-container-invalid",
+    Error,
+    "a restore init container lacks a name, image or command: the restore fails validation",
+);
+pub const INIT_TIMEOUT_UNUSED: Rule = rule(
+    "HV115",
+    "restore-init-timeout-unused",
+    Warning,
+    "a restore init hook timeout is never read",
+);
+pub const POD_FINISHED: Rule = rule(
+    "HV120",
+    "pod-finished",
+    Warning,
+    "pod is Succeeded or Failed: Velero skips its hooks",
+);
+pub const POD_NOT_RUNNING: Rule = rule(
+    "HV121",
+    "pod-not-running",
+    Warning,
+    "pod is not Running: the hook exec will fail",
+);
+pub const SPEC_CONTAINER_NOT_FOUND: Rule = rule(
+    "HV122",
+    "spec-container-not-found",
+    Warning,
+    "spec hook names a container the pod does not have",
+);
+pub const PRE_HOOK_FAIL: Rule = rule(
+    "HV123",
+    "pre-hook-fail-drops-pod",
+    Warning,
+    "a failing pre hook with Fail leaves the pod out but its volumes are still snapshotted",
+);
+pub const BACKUP_NAMESPACE_LISTS: Rule = rule(
+    "HV130",
+    "backup-namespace-lists-invalid",
+    Error,
+    "a namespace is both included and excluded, or `*` is misused: the backup fails validation",
+);
+pub const BACKUP_RESOURCE_LISTS: Rule = rule(
+    "HV131",
+    "backup-resource-lists-invalid",
+    Error,
+    "the backup's resource lists are invalid (`*` excluded, an item in both, old and new filters mixed): the backup fails validation",
+);
+pub const BACKUP_NAMESPACE_PATTERN_REFUSED: Rule = rule(
+    "HV132",
+    "backup-namespace-pattern-refused",
+    Error,
+    "a backup namespace pattern has characters Velero refuses: the backup fails validation",
+);
+pub const BACKUP_NAMESPACE_PATTERN_INVALID: Rule = rule(
+    "HV133",
+    "backup-namespace-pattern-invalid",
+    Error,
+    "a backup namespace pattern does not compile: the backup fails, or its list matches nothing from it on",
+);
+pub const BACKUP_BOTH_SELECTORS: Rule = rule(
+    "HV134",
+    "label-selector-and-or-selectors",
+    Error,
+    "labelSelector and orLabelSelectors are both set: the object fails validation",
+);
+pub const BACKUP_SELECTOR_INVALID: Rule = rule(
+    "HV135",
+    "backup-label-selector-invalid",
+    Error,
+    "the backup's own label selector is invalid: it takes in no namespaced items",
+);
+pub const BACKUP_INCLUDES_EXCLUDED_NAMESPACE: Rule = rule(
+    "HV136",
+    "backup-includes-excluded-namespace",
+    Error,
+    "an included namespace is labelled velero.io/exclude-from-backup=true: the backup fails validation",
+);
+pub const RESTORE_VALIDATION: Rule = rule(
+    "HV140",
+    "restore-spec-invalid",
+    Error,
+    "the restore's own fields are invalid: the restore fails validation",
+);
+
+/// Every rule of this module, in code order (joined into `crate::rules::RULES`).
+pub const SPEC_RULES: &[Rule] = &[
+    SPEC_UNDECODABLE,
+    SPEC_NAME_EMPTY,
+    SPEC_WITHOUT_EXEC,
+    SPEC_COMMAND_EMPTY,
+    SPEC_COMMAND_ONE_STRING,
+    SPEC_ON_ERROR_INVALID,
+    SPEC_ON_ERROR_UNSET,
+    SPEC_TIMEOUT_INVALID,
+    SPEC_TIMEOUT_NEGATIVE,
+    SPEC_SELECTOR_INVALID,
+    SPEC_PATTERN_INVALID,
+    SPEC_PATTERN_MAY_PANIC,
+    RESTORE_HOOK_RESOURCES_IGNORED,
+    RESTORE_HOOK_EMPTY,
+    INIT_CONTAINER_INVALID,
+    INIT_TIMEOUT_UNUSED,
+    POD_FINISHED,
+    POD_NOT_RUNNING,
+    SPEC_CONTAINER_NOT_FOUND,
+    PRE_HOOK_FAIL,
+    BACKUP_NAMESPACE_LISTS,
+    BACKUP_RESOURCE_LISTS,
+    BACKUP_NAMESPACE_PATTERN_REFUSED,
+    BACKUP_NAMESPACE_PATTERN_INVALID,
+    BACKUP_BOTH_SELECTORS,
+    BACKUP_SELECTOR_INVALID,
+    BACKUP_INCLUDES_EXCLUDED_NAMESPACE,
+    RESTORE_VALIDATION,
+];
+
+pub(crate) fn at(
+    rule: &Rule,
+    path: String,
+    problem: impl Into<String>,
+    velero_does: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding::about(rule, Subject::Spec(path), problem, velero_does, fix)
+}
+
+/// A resource hook's `name`: the CRD requires it; `""` passes the API server but every
+/// exec fails with `hookName is required` (`pkg/podexec/pod_command_executor.go`).
+fn check_name(name: Option<&str>, base: &str, out: &mut Vec<Finding>) {
+    let path = format!("{base}.name");
+    match name {
+        None => out.push(at(
+            &SPEC_NAME_EMPTY,
+            path.clone(),
+            "the hook entry has no name",
+            format!("the API server rejects the object: `{path}: Required value`"),
+            "give the entry a name, e.g. `name: fsfreeze`",
+        )),
+        Some("") => out.push(at(
+            &SPEC_NAME_EMPTY,
+            path,
+            "the hook entry's name is empty",
+            "every exec hook of this entry fails with `hookName is required`",
+            "give the entry a name, e.g. `name: fsfreeze`",
+        )),
+        Some(_) => {}
+    }
+}
+
+/// A hook's `labelSelector`, which Velero converts with `metav1.LabelSelectorAsSelector`:
+/// the backup fails (`pkg/backup/backup.go` `getResourceHook`, logged at debug level only),
+/// the restore fails validation (`pkg/controller/restore_controller.go`).
+fn check_hook_selector(
+    selector: Option<&super::selector::LabelSelector>,
+    base: &str,
+    restore: bool,
+    out: &mut Vec<Finding>,
+) {
+    if let Some(Err(reason)) = selector.map(|s| s.validate()) {
+        out.push(at(&SPEC_SELECTOR_INVALID, format!("{base}.labelSelector"), reason,
+            if restore { "the restore ends FailedValidation" } else { "building the hook selectors fails and the whole backup ends Failed (the cause is only logged at debug level)" },
+            "use a valid label key/value and one of In, NotIn (with values), Exists, DoesNotExist (without)"));
+    }
+}
+
+/// Patterns of a hook's list (`globStringSet.match`, `includes_excludes.go`): walked in
+/// sorted order, the first that does not compile answers "no match" for the whole list.
+pub(crate) fn check_hook_list(list: &[String], path: &str, excluded: bool, out: &mut Vec<Finding>) {
+    if let Some((error, hidden)) = first_invalid(list) {
+        let index = list.iter().position(|p| *p == error.pattern).unwrap_or(0);
+        let effect = if excluded {
+            "excludes nothing"
+        } else {
+            "includes nothing"
+        };
+        let hidden = if hidden.is_empty() {
+            String::new()
+        } else {
+            format!(" (so {} are never looked at)", hidden.join(", "))
+        };
+        out.push(at(&SPEC_PATTERN_INVALID, format!("{path}[{index}]"), format!("`{}` is not a valid pattern: {}", abbreviate(&error.pattern), error.reason),
+            format!("Velero walks the list in sorted order and answers \"no match\" at this pattern: the list {effect} from it on{hidden}"),
+            "fix the pattern (gobwas/glob syntax: `*`, `?`, `[abc]`, `[a-z]`, `[!a]`, `{a,b}`) or write the name"));
+    }
+    for (i, pattern) in list.iter().enumerate() {
+        if Glob::compile(pattern).is_ok_and(|g| g.may_panic_in_gobwas()) {
+            out.push(at(&SPEC_PATTERN_MAY_PANIC, format!("{path}[{i}]"), format!("`{}` has an empty alternation (`{{}}` or an unclosed `{{`)", abbreviate(pattern)),
+                "Velero's glob library (gobwas/glob v0.2.3) can panic (index out of range) or answer at random when it matches names against it",
+                "remove the empty braces"));
+        }
+    }
+}
+
+fn check_lists(lists: [(&str, &[String], bool); 4], base: &str, out: &mut Vec<Finding>) {
+    for (field, list, excluded) in lists {
+        check_hook_list(list, &format!("{base}.{field}"), excluded, out);
+    }
+}
+
+/// The hooks of a Backup's spec (or a Schedule's `spec.template`): `base` is `spec` or
+/// `spec.template`.
+pub fn check_backup_hooks(spec: &BackupSpec, base: &str, version: VeleroVersion) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (r, hook) in spec.hooks.resources.iter().enumerate() {
+        let at_r = format!("{base}.hooks.resources[{r}]");
+        check_backup_resource_hook(hook, &at_r, version, &mut out);
+    }
+    out
+}
+
+fn check_backup_resource_hook(
+    hook: &BackupResourceHookSpec,
+    base: &str,
+    version: VeleroVersion,
+    out: &mut Vec<Finding>,
+) {
+    check_name(hook.name.as_deref(), base, out);
+    check_hook_selector(hook.label_selector.as_ref(), base, false, out);
+    check_lists(
+        [
+            ("includedNamespaces", &hook.included_namespaces, false),
+            ("excludedNamespaces", &hook.excluded_namespaces, true),
+            ("includedResources", &hook.included_resources, false),
+            ("excludedResources", &hook.excluded_resources, true),
+        ],
+        base,
+        out,
+    );
+    for (phase, items) in [("pre", &hook.pre), ("post", &hook.post)] {
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{base}.{phase}[{i}]");
+            match &item.exec {
+                // CRD: `exec` is required in `pre[]`/`post[]` items.
+                None => out.push(at(
+                    &SPEC_WITHOUT_EXEC,
+                    format!("{path}.exec"),
+                    "the item has no `exec`",
+                    format!("the API server rejects the object: `{path}.exec: Required value`"),
+                    "write the hook as `exec: {container: ..., command: [...]}`",
+                )),
+                Some(exec) => check_exec(exec, &format!("{path}.exec"), version, out),
+            }
+        }
+    }
+}
+
+fn check_exec(exec: &ExecHook, path: &str, version: VeleroVersion, out: &mut Vec<Finding>) {
+    check_argv(
+        &Subject::Spec(format!("{path}.command")),
+        &exec.command,
+        Source::Spec,
+        out,
+    );
+    check_on_error(
+        &Subject::Spec(format!("{path}.onError")),
+        exec.on_error.as_deref(),
+        Source::Spec,
+        true,
+        out,
+    );
+    if let Some(timeout) = &exec.timeout {
+        check_spec_duration_value(
+            &Subject::Spec(format!("{path}.timeout")),
+            timeout,
+            version,
+            false,
+            out,
+        );
+    }
+}
+
+/// The hooks of a Restore's spec.
+pub fn check_restore_hooks(spec: &RestoreSpec, version: VeleroVersion) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (r, hook) in spec.hooks.resources.iter().enumerate() {
+        check_restore_resource_hook(
+            hook,
+            &format!("spec.hooks.resources[{r}]"),
+            version,
+            &mut out,
+        );
+    }
+    out
+}
+
+fn check_restore_resource_hook(
+    hook: &RestoreResourceHookSpec,
+    base: &str,
+    version: VeleroVersion,
+    out: &mut Vec<Finding>,
+) {
+    check_name(hook.name.as_deref(), base, out);
+    check_hook_selector(hook.label_selector.as_ref(), base, true, out);
+    check_lists(
+        [
+            ("includedNamespaces", &hook.included_namespaces, false),
+            ("excludedNamespaces", &hook.excluded_namespaces, true),
+            ("includedResources", &[], false),
+            ("excludedResources", &[], true),
+        ],
+        base,
+        out,
+    );
+    for (field, list) in [
+        ("includedResources", &hook.included_resources),
+        ("excludedResources", &hook.excluded_resources),
+    ] {
+        if !list.is_empty() {
+            // internal/hook/item_hook_handler.go GetRestoreHooksFromSpec: Resources = [pods].
+            out.push(at(&RESTORE_HOOK_RESOURCES_IGNORED, format!("{base}.{field}"), "restore hooks take no resource filter",
+                "Velero ignores the list: restore hooks apply to every pod the namespaces and labelSelector select", "remove the list"));
+        }
+    }
+    for (i, item) in hook.post_hooks.iter().enumerate() {
+        let path = format!("{base}.postHooks[{i}]");
+        if item.exec.is_none() && item.init.is_none() {
+            out.push(at(
+                &RESTORE_HOOK_EMPTY,
+                path.clone(),
+                "the item has neither `exec` nor `init`",
+                "Velero does nothing for it",
+                "add an exec or init hook, or remove the item",
+            ));
+        }
+        if let Some(exec) = &item.exec {
+            let path = format!("{path}.exec");
+            check_argv(
+                &Subject::Spec(format!("{path}.command")),
+                &exec.command,
+                Source::Spec,
+                out,
+            );
+            check_on_error(
+                &Subject::Spec(format!("{path}.onError")),
+                exec.on_error.as_deref(),
+                Source::Spec,
+                false,
+                out,
+            );
+            if let Some(timeout) = &exec.exec_timeout {
+                check_spec_duration_value(
+                    &Subject::Spec(format!("{path}.execTimeout")),
+                    timeout,
+                    version,
+                    false,
+                    out,
+                );
+            }
+            if let Some(timeout) = &exec.wait_timeout {
+                check_spec_duration_value(
+                    &Subject::Spec(format!("{path}.waitTimeout")),
+                    timeout,
+                    version,
+                    true,
+                    out,
+                );
+            }
+        }
+        if let Some(init) = &item.init {
+            let path = format!("{path}.init");
+            if init.timeout.is_some() {
+                out.push(at(
+                    &INIT_TIMEOUT_UNUSED,
+                    format!("{path}.timeout"),
+                    "Velero declares this field but never reads it",
+                    "the value has no effect; init containers run until they exit",
+                    "remove it",
+                ));
+            }
+            for (c, container) in init.init_containers.iter().enumerate() {
+                controller::check_init_container(
+                    container,
+                    &format!("{path}.initContainers[{c}]"),
+                    out,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! What Velero's controllers refuse before any hook runs: the backup controller's
+//! `prepareBackupRequest` and the restore controller's `validateAndComplete`
+//! (`pkg/controller/{backup,restore}_controller.go`, Velero 1.18.2 and main), both ending
+//! the object `FailedValidation`, and the backup's namespace wildcard expansion
+//! (`pkg/util/wildcard/expand.go`, since 1.18.0, PR #9255; `?` and `[...]` allowed since
+//! PR #9502, in 1.18.0).
+
+use serde_json::Value;
+
+use crate::checks::abbreviate;
+use crate::rules::Finding;
+use crate::spec::glob::Glob;
+use crate::spec::scope::expands_wildcards;
+use crate::spec::types::{BackupSpec, RestoreSpec};
+
+use super::*;
+
+const FAILED_VALIDATION: &str =
+    "the controller refuses it: the object ends FailedValidation and nothing runs";
+
+/// `collections.ValidateIncludesExcludes` (old-style lists and restore lists).
+fn includes_excludes_errors(included: &[String], excluded: &[String]) -> Vec<String> {
+    let mut errors = Vec::new();
+    if included.len() > 1 && included.iter().any(|i| i == "*") {
+        errors.push(
+            "includes list must either contain '*' only, or a non-empty list of items".to_owned(),
+        );
+    }
+    if excluded.iter().any(|e| e == "*") {
+        errors.push("excludes list cannot contain '*'".to_owned());
+    }
+    errors.extend(
+        sorted(excluded)
+            .into_iter()
+            .filter(|e| included.contains(e))
+            .map(|e| format!("excludes list cannot contain an item in the includes list: {e}")),
+    );
+    errors
+}
+
+/// `collections.ValidateScopedIncludesExcludes` (the `*ScopedResources` lists).
+fn scoped_errors(included: &[String], excluded: &[String]) -> Vec<String> {
+    let mut errors = Vec::new();
+    let star = |l: &[String]| l.iter().any(|i| i == "*");
+    if included.len() > 1 && star(included) {
+        errors.push(
+            "includes list must either contain '*' only, or a non-empty list of items".to_owned(),
+        );
+    }
+    if excluded.len() > 1 && star(excluded) {
+        errors.push(
+            "excludes list must either contain '*' only, or a non-empty list of items".to_owned(),
+        );
+    }
+    if !included.is_empty() && star(excluded) {
+        errors.push("when exclude is '*', include cannot have value".to_owned());
+    }
+    errors.extend(
+        sorted(excluded)
+            .into_iter()
+            .filter(|e| included.contains(e))
+            .map(|e| format!("excludes list cannot contain an item in the includes list: {e}")),
+    );
+    errors
+}
+
+fn sorted(list: &[String]) -> Vec<String> {
+    let mut out = list.to_vec();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `validateNamespaceName` (`includes_excludes.go`): the wildcard checks, then Kubernetes'
+/// namespace name rules with `*`, `?`, `[`, `]` replaced by a letter.
+fn namespace_pattern_error(pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return None;
+    }
+    if pattern.contains(['|', '(', ')', '!', '{', '}', ',']) {
+        return Some(
+            "wildcard pattern contains unsupported characters: |, (, ), !, {, }, ,".to_owned(),
+        );
+    }
+    if pattern.contains("**") {
+        return Some(
+            "wildcard pattern contains consecutive asterisks (only single * allowed)".to_owned(),
+        );
+    }
+    let mut rest = pattern;
+    while let Some(at) = rest.find(['[', ']']) {
+        if rest[at..].starts_with(']') {
+            return Some("wildcard pattern contains unmatched closing bracket ']'".to_owned());
+        }
+        match rest[at + 1..].find(']') {
+            None => return Some("wildcard pattern contains unclosed bracket '['".to_owned()),
+            Some(0) => {
+                return Some("wildcard pattern contains empty bracket pattern '[]'".to_owned());
+            }
+            Some(close) => rest = &rest[at + 1 + close + 1..],
+        }
+    }
+    let name: String = pattern
+        .chars()
+        .map(|c| {
+            if matches!(c, '*' | '?' | '[' | ']') {
+                'x'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if name.len() > 63 {
+        return Some(format!(
+            "invalid namespace {pattern:?}: must be no more than 63 characters"
+        ));
+    }
+    if !crate::rules::is_dns1123_label(&name) {
+        return Some(format!(
+            "invalid namespace {pattern:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
+        ));
+    }
+    None
+}
+
+/// What the backup controller refuses in a Backup's spec (or a Schedule's template, checked
+/// when each Backup is created): `base` is `spec` or `spec.template`.
+pub fn check_backup_controller(spec: &BackupSpec, base: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let refuse = |out: &mut Vec<Finding>, rule: &Rule, field: &str, problem: String, fix: &str| {
+        out.push(at(
+            rule,
+            format!("{base}.{field}"),
+            problem,
+            FAILED_VALIDATION,
+            fix,
+        ));
+    };
+    if spec.uses_old_resource_filters() && spec.uses_new_resource_filters() {
+        refuse(&mut out, &BACKUP_RESOURCE_LISTS, "includedResources", "the old filters (includedResources, excludedResources, includeClusterResources) and the new ones (*ScopedResources) are both used: they cannot be used together".to_owned(), "use either the old or the new resource filters");
+    }
+    let resource_lists: Vec<(&str, Vec<String>)> = if spec.uses_old_resource_filters() {
+        vec![(
+            "excludedResources",
+            includes_excludes_errors(&spec.included_resources, &spec.excluded_resources),
+        )]
+    } else {
+        vec![
+            (
+                "excludedClusterScopedResources",
+                scoped_errors(
+                    &spec.included_cluster_scoped_resources,
+                    &spec.excluded_cluster_scoped_resources,
+                ),
+            ),
+            (
+                "excludedNamespaceScopedResources",
+                scoped_errors(
+                    &spec.included_namespace_scoped_resources,
+                    &spec.excluded_namespace_scoped_resources,
+                ),
+            ),
+        ]
+    };
+    for (field, errors) in resource_lists {
+        for error in errors {
+            refuse(
+                &mut out,
+                &BACKUP_RESOURCE_LISTS,
+                field,
+                format!("Invalid included/excluded resource lists: {error}"),
+                "list `*` alone or names, and never the same name in both lists",
+            );
+        }
+    }
+    let included = spec.effective_included_namespaces();
+    for error in includes_excludes_errors(&included, &spec.excluded_namespaces) {
+        refuse(
+            &mut out,
+            &BACKUP_NAMESPACE_LISTS,
+            "excludedNamespaces",
+            format!("Invalid included/excluded namespace lists: {error}"),
+            "list `*` alone or names, and never the same namespace in both lists",
+        );
+    }
+    let expands = expands_wildcards(&included, &spec.excluded_namespaces);
+    for (field, list) in [
+        ("includedNamespaces", &included),
+        ("excludedNamespaces", &spec.excluded_namespaces),
+    ] {
+        for (i, pattern) in list.iter().enumerate() {
+            let path = format!("{base}.{field}[{i}]");
+            if let Some(error) = namespace_pattern_error(pattern) {
+                out.push(at(
+                    &BACKUP_NAMESPACE_PATTERN_REFUSED,
+                    path,
+                    format!("Invalid included/excluded namespace lists: {error}"),
+                    FAILED_VALIDATION,
+                    "use lower-case names with only `*`, `?` and `[...]` as wildcards",
+                ));
+            } else if let Err(error) = Glob::compile(pattern) {
+                let velero_does = if expands {
+                    "the backup expands the namespace wildcards, cannot compile this pattern and ends Failed".to_owned()
+                } else {
+                    "Velero walks the list in sorted order and answers \"no match\" at this pattern: the list matches nothing from it on".to_owned()
+                };
+                out.push(at(
+                    &BACKUP_NAMESPACE_PATTERN_INVALID,
+                    path,
+                    format!(
+                        "`{}` does not compile: {}",
+                        abbreviate(pattern),
+                        error.reason
+                    ),
+                    velero_does,
+                    "a class holds one range or single characters: `[a-c]`, `[abc]`",
+                ));
+            }
+        }
+    }
+    if spec.label_selector.is_some() && spec.or_label_selectors.is_some() {
+        refuse(&mut out, &BACKUP_BOTH_SELECTORS, "orLabelSelectors", "encountered labelSelector as well as orLabelSelectors in backup spec, only one can be specified".to_owned(), "keep one of them");
+    }
+    let selectors = spec
+        .label_selector
+        .iter()
+        .map(|s| ("labelSelector".to_owned(), s))
+        .chain(
+            spec.or_label_selectors
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, s)| (format!("orLabelSelectors[{i}]"), s)),
+        );
+    for (field, selector) in selectors {
+        if let Err(reason) = selector.validate() {
+            // pkg/backup/item_collector.go: the list call with the formatted selector fails.
+            out.push(at(&BACKUP_SELECTOR_INVALID, format!("{base}.{field}"), reason,
+                "Velero cannot list namespaced items with it: the backup takes in no pods (no hooks run) and logs an error per resource", "fix the selector"));
+        }
+    }
+    out
+}
+
+/// What the restore controller refuses in a Restore's own fields (the hook selectors and
+/// init containers are checked with the hooks).
+pub fn check_restore_controller(spec: &RestoreSpec) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (field, errors, what) in [
+        (
+            "excludedResources",
+            includes_excludes_errors(&spec.included_resources, &spec.excluded_resources),
+            "resource",
+        ),
+        (
+            "excludedNamespaces",
+            includes_excludes_errors(&spec.included_namespaces, &spec.excluded_namespaces),
+            "namespace",
+        ),
+    ] {
+        for error in errors {
+            out.push(at(
+                &RESTORE_VALIDATION,
+                format!("spec.{field}"),
+                format!("Invalid included/excluded {what} lists: {error}"),
+                FAILED_VALIDATION,
+                "list `*` alone or names, and never the same name in both lists",
+            ));
+        }
+    }
+    if spec.label_selector.is_some() && spec.or_label_selectors.is_some() {
+        out.push(at(&BACKUP_BOTH_SELECTORS, "spec.orLabelSelectors".to_owned(), "encountered labelSelector as well as orLabelSelectors in restore spec, only one can be specified", FAILED_VALIDATION, "keep one of them"));
+    }
+    let named = |n: &Option<String>| n.as_deref().is_some_and(|n| !n.is_empty());
+    if named(&spec.backup_name) == named(&spec.schedule_name) {
+        out.push(at(&RESTORE_VALIDATION, "spec.backupName".to_owned(), "Either a backup or schedule must be specified as a source for the restore, but not both", FAILED_VALIDATION, "set exactly one of backupName and scheduleName"));
+    }
+    out
+}
+
+/// `hook.ValidateContainer`: the raw container must decode as a `corev1.Container` and have
+/// a name, an image and a command (`internal/hook/item_hook_handler.go`).
+pub(crate) fn check_init_container(container: &Value, path: &str, out: &mut Vec<Finding>) {
+    let problem = match container {
+        Value::Object(map) => {
+            let text = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or_default();
+            let bad_type = ["name", "image"].into_iter().find(|k| map.get(*k).is_some_and(|v| !v.is_string() && !v.is_null()))
+                .map(|k| format!("json: cannot unmarshal {} into Go struct field Container.{k} of type string", value_kind(&map[k])))
+                .or_else(|| map.get("command").filter(|v| !v.is_null() && !v.as_array().is_some_and(|a| a.iter().all(|e| e.is_string() || e.is_null())))
+                    .map(|v| format!("json: cannot unmarshal {} into Go struct field Container.command of type []string", value_kind(v))));
+            let command_len = map
+                .get("command")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            bad_type.or_else(|| (text("name").is_empty() || text("image").is_empty() || command_len == 0)
+                .then(|| "invalid InitContainer in restore hook, it doesn't have Command, Name or Image field".to_owned()))
+        }
+        other => Some(format!(
+            "json: cannot unmarshal {} into Go value of type v1.Container",
+            value_kind(other)
+        )),
+    };
+    if let Some(problem) = problem {
+        out.push(at(&INIT_CONTAINER_INVALID, path.to_owned(), problem,
+            "the restore controller refuses the restore: it ends FailedValidation and nothing is restored",
+            "give the init container a name, an image and a command (the annotation form may omit the command; the spec form may not)"));
+    }
+}
+
+fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
