@@ -48,6 +48,11 @@ fn every_broken_example_reports_the_mistake_it_is_about() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
+        // examples/broken/velero: Backups, Schedules and Restores (checked by the library's
+        // tests/examples.rs until validate reads those kinds).
+        if path.is_dir() {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let expected = text
             .lines()
