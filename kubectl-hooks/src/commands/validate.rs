@@ -68,24 +68,12 @@ async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<
     Ok(checked)
 }
 
-/// Reads and checks every document of every input.
+/// Reads and checks every document of every input, on every core, in input order.
 pub fn check_files(args: &ValidateArgs, version: VeleroVersion) -> (Vec<Checked>, Vec<InputError>) {
     let (paths, mut input_errors) = manifest::expand_paths(&args.files, args.recursive);
-    let mut checked = Vec::new();
-    for path in paths {
-        let (source, text) = match manifest::read_text(&path) {
-            Ok(read) => read,
-            Err(err) => {
-                input_errors.push(err);
-                continue;
-            }
-        };
-        let errors = manifest::for_each_document(&source, &text, |doc| {
-            checked.extend(check_document(&doc, version));
-        });
-        input_errors.extend(errors);
-    }
-    (checked, input_errors)
+    let checked = manifest::stream::check_inputs(&paths, |doc| check_document(&doc, version));
+    input_errors.extend(checked.errors);
+    (checked.objects, input_errors)
 }
 
 fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {

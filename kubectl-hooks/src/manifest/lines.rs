@@ -75,10 +75,10 @@ fn first_from(lines: &[usize], from: usize) -> Option<usize> {
 fn keys_on_line(line: &str) -> Vec<(&str, &str)> {
     let mut found = Vec::new();
     let block = line.trim_start_matches("- ").trim_start();
-    if !block.starts_with(['"', '\'', '{', '[']) {
-        if let Some(colon) = block_colon(block) {
-            found.push((block[..colon].trim_end(), block[colon + 1..].trim()));
-        }
+    if !block.starts_with(['"', '\'', '{', '['])
+        && let Some(colon) = block_colon(block)
+    {
+        found.push((block[..colon].trim_end(), block[colon + 1..].trim()));
     }
     let bytes = line.as_bytes();
     let mut at = 0;

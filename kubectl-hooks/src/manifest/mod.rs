@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::Value;
 
 mod lines;
+pub mod stream;
 mod strict_json;
 mod yaml;
 
@@ -214,6 +215,15 @@ pub fn read_text(path: &Path) -> Result<(String, String), InputError> {
     Ok((name, text))
 }
 
+/// Whether a line (with or without its line break) is a document marker: `---` alone or
+/// followed by a space, a tab or a comment.
+pub(crate) fn is_document_marker(line: &[u8]) -> bool {
+    line.starts_with(b"---")
+        && line
+            .get(3)
+            .is_none_or(|&c| c.is_ascii_whitespace() || c == b'#')
+}
+
 /// Splits a YAML stream into documents with their first line, at `---` markers.
 fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut documents = Vec::new();
@@ -221,12 +231,7 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
     let mut start_line = 1;
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
-        let is_marker = line.starts_with("---")
-            && line[3..]
-                .chars()
-                .next()
-                .is_none_or(|c| c.is_whitespace() || c == '#');
-        if is_marker {
+        if is_document_marker(line.as_bytes()) {
             documents.push((start_line, &text[start_byte..offset]));
             // Content may follow the marker on the same line (`--- {"a": 1}`).
             start_byte = offset + 3;
@@ -253,14 +258,20 @@ pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputErr
 /// document is read by a JSON parser (fast, exact numbers) and anything else as YAML, with
 /// kubectl's YAML 1.1 scalar types (see [`yaml`]);
 /// directives (`%YAML 1.2`) and comment-only documents are skipped.
-pub fn for_each_document(
+pub fn for_each_document(source: &str, text: &str, visit: impl FnMut(Document)) -> Vec<InputError> {
+    for_each_document_at(source, text.trim_start_matches('\u{feff}'), 1, visit)
+}
+
+/// [`for_each_document`] for a part of an input that starts on line `first_line`.
+fn for_each_document_at(
     source: &str,
     text: &str,
+    first_line: usize,
     mut visit: impl FnMut(Document),
 ) -> Vec<InputError> {
     let mut errors = Vec::new();
-    let trimmed = text.trim_start_matches('\u{feff}');
-    for (line, piece) in split_documents(trimmed) {
+    for (line, piece) in split_documents(text) {
+        let line = line + first_line - 1;
         if piece.lines().all(|l| {
             let l = l.trim();
             l.is_empty() || l.starts_with('#') || l.starts_with('%') || l == "..."
