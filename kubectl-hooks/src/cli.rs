@@ -87,13 +87,29 @@ pub enum ReportFormat {
     Text,
     Json,
     Yaml,
+    /// SARIF 2.1.0, for code-scanning dashboards (GitHub, GitLab, Azure DevOps)
+    Sarif,
+    /// GitHub Actions workflow commands: findings appear inline on the pull request
+    Github,
 }
 
-#[derive(Debug, Args)]
+/// The least severe finding that makes `validate` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Warnings and errors fail the run
+    Warning,
+    /// Only errors fail the run; warnings are reported
+    Error,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
-    /// Manifest files or directories to check (`-` reads stdin); without -f, live objects are checked
+    /// Manifest files or directories to check (`-` reads stdin); without files, live objects are checked
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub files: Vec<PathBuf>,
+    /// More files to check, as with -f (the form pre-commit and xargs pass files in)
+    #[arg(value_name = "FILE")]
+    pub paths: Vec<PathBuf>,
     /// Read directories given with -f recursively
     #[arg(short = 'R', long)]
     pub recursive: bool,
@@ -106,4 +122,23 @@ pub struct ValidateArgs {
     /// Only live objects matching this label selector
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+    /// Exit 0 even when findings are reported (unreadable input still exits 2)
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// The least severe finding that fails the run (exit 1)
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value = "error")]
+    pub fail_on: FailOn,
+    /// Silence a rule everywhere, by code or name (repeatable; comma-separated lists)
+    #[arg(
+        long,
+        value_name = "CODE",
+        value_delimiter = ',',
+        value_parser = parse_rule_code
+    )]
+    pub ignore: Vec<&'static str>,
+}
+
+/// A rule code (any case) or rule name, as the code the rule registry uses.
+fn parse_rule_code(text: &str) -> Result<&'static str, String> {
+    crate::commands::validate::silence::rule_code(text)
 }

@@ -4,6 +4,9 @@ use std::fmt;
 
 use velero_hooks::Finding;
 
+pub mod github;
+pub mod sarif;
+
 /// A kubectl-style table: upper-case headers, columns padded with three spaces.
 pub struct Table {
     rows: Vec<Vec<String>>,

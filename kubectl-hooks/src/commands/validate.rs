@@ -7,9 +7,13 @@ use velero_hooks::report::{HookSummary, hook_summaries};
 use velero_hooks::{Finding, ObjectReport, VeleroVersion, check_object};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
-use crate::cli::{GlobalArgs, ReportFormat, ValidateArgs};
+use crate::cli::{FailOn, GlobalArgs, ReportFormat, ValidateArgs};
 use crate::manifest::{self, Document, InputError};
 use crate::render::finding_block;
+
+pub mod silence;
+
+use silence::{IgnoreAnnotation, Silenced, SilencedBy};
 
 /// Where a checked object came from.
 #[derive(Debug, Clone, Serialize)]
@@ -27,21 +31,35 @@ pub struct Checked {
     pub origin: Origin,
     pub report: ObjectReport,
     pub finding_lines: Vec<Option<usize>>,
+    /// The object's `velero-hooks.io/ignore` annotation.
+    pub ignore: IgnoreAnnotation,
+    /// Findings silenced by `--ignore` or the annotation, filled by [`silence::apply`].
+    pub silenced: Vec<Silenced>,
 }
 
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    if args.files.is_empty() {
-        return match crate::cluster::block_on(check_live(global, args))? {
-            Ok(checked) => print_outcome(&checked, &[], args.output, args.show_clean),
+    if !args.paths.is_empty() {
+        // Files named without -f are read exactly like -f ones.
+        let mut merged = args.clone();
+        merged.files.append(&mut merged.paths);
+        return run(global, &merged);
+    }
+    let (mut checked, mut input_errors) = if args.files.is_empty() {
+        match crate::cluster::block_on(check_live(global, args))? {
+            Ok(checked) => (checked, Vec::new()),
             Err(err) => {
                 // The objects could not be read: that is not a verdict on them.
                 eprintln!("error: {err:#}");
-                Ok(ExitCode::from(EXIT_BAD_INPUT))
+                return Ok(ExitCode::from(EXIT_BAD_INPUT));
             }
-        };
+        }
+    } else {
+        check_files(args, global.velero_version)
+    };
+    for item in &mut checked {
+        input_errors.extend(silence::apply(item, &args.ignore));
     }
-    let (checked, input_errors) = check_files(args, global.velero_version);
-    print_outcome(&checked, &input_errors, args.output, args.show_clean)
+    print_outcome(&checked, &input_errors, args)
 }
 
 /// Checks every pod and workload in the namespace (or all, with `-A`), a page at a time.
@@ -60,6 +78,8 @@ async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<
                     },
                     finding_lines: vec![None; report.findings.len()],
                     report,
+                    ignore: IgnoreAnnotation::read(&object, |_| None),
+                    silenced: Vec::new(),
                 });
             }
         })
@@ -90,6 +110,8 @@ fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
         },
         report,
         finding_lines,
+        ignore: IgnoreAnnotation::read(&doc.object, |key| Some(doc.line_of(key))),
+        silenced: Vec::new(),
     })
 }
 
@@ -97,12 +119,11 @@ fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
 pub fn print_outcome(
     checked: &[Checked],
     input_errors: &[InputError],
-    format: ReportFormat,
-    show_clean: bool,
+    args: &ValidateArgs,
 ) -> anyhow::Result<ExitCode> {
     let summary = Summary::of(checked, input_errors);
-    match format {
-        ReportFormat::Text => print_text(checked, input_errors, &summary, show_clean),
+    match args.output {
+        ReportFormat::Text => print_text(checked, input_errors, &summary, args.show_clean),
         ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json_report(checked, input_errors, &summary))?
@@ -111,15 +132,18 @@ pub fn print_outcome(
             "{}",
             serde_saphyr::to_string(&json_report(checked, input_errors, &summary))?
         ),
+        ReportFormat::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::render::sarif::log(checked, input_errors))?
+        ),
+        ReportFormat::Github => {
+            print!("{}", crate::render::github::commands(checked, input_errors));
+            println!("{}", summary.line());
+        }
     }
-    let code = if summary.input_errors > 0 {
-        EXIT_BAD_INPUT
-    } else if summary.errors > 0 {
-        EXIT_FAILURE
-    } else {
-        EXIT_OK
-    };
-    Ok(ExitCode::from(code))
+    Ok(ExitCode::from(
+        summary.exit_code(args.exit_zero, args.fail_on),
+    ))
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -129,6 +153,8 @@ pub struct Summary {
     pub with_hooks: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Findings silenced by `--ignore` or `velero-hooks.io/ignore`, not counted above.
+    pub ignored: usize,
     pub input_errors: usize,
 }
 
@@ -142,8 +168,50 @@ impl Summary {
                 .count(),
             errors: checked.iter().map(|c| c.report.errors()).sum(),
             warnings: checked.iter().map(|c| c.report.warnings()).sum(),
+            ignored: checked.iter().map(|c| c.silenced.len()).sum(),
             input_errors: input_errors.len(),
         }
+    }
+
+    /// 2 for unusable input whatever the flags (the input was not checked), else 1 when a
+    /// finding at or above `fail_on` remains, unless `exit_zero`.
+    fn exit_code(&self, exit_zero: bool, fail_on: FailOn) -> u8 {
+        let failing = match fail_on {
+            FailOn::Error => self.errors,
+            FailOn::Warning => self.errors + self.warnings,
+        };
+        if self.input_errors > 0 {
+            EXIT_BAD_INPUT
+        } else if failing > 0 && !exit_zero {
+            EXIT_FAILURE
+        } else {
+            EXIT_OK
+        }
+    }
+
+    /// `3 objects checked, 2 with hooks: 1 error, 0 warnings` and what was ignored or unreadable.
+    fn line(&self) -> String {
+        let mut line = format!(
+            "{} object{} checked, {} with hooks: {} error{}, {} warning{}",
+            self.objects,
+            plural(self.objects),
+            self.with_hooks,
+            self.errors,
+            plural(self.errors),
+            self.warnings,
+            plural(self.warnings),
+        );
+        if self.ignored > 0 {
+            line.push_str(&format!(", {} ignored", self.ignored));
+        }
+        if self.input_errors > 0 {
+            line.push_str(&format!(
+                ", {} unreadable input{}",
+                self.input_errors,
+                plural(self.input_errors)
+            ));
+        }
+        line
     }
 }
 
@@ -179,26 +247,7 @@ fn print_text(
     for err in input_errors {
         let _ = writeln!(out, "{err}");
     }
-    let _ = writeln!(
-        out,
-        "{} object{} checked, {} with hooks: {} error{}, {} warning{}{}",
-        summary.objects,
-        plural(summary.objects),
-        summary.with_hooks,
-        summary.errors,
-        plural(summary.errors),
-        summary.warnings,
-        plural(summary.warnings),
-        if summary.input_errors > 0 {
-            format!(
-                ", {} unreadable input{}",
-                summary.input_errors,
-                plural(summary.input_errors)
-            )
-        } else {
-            String::new()
-        }
-    );
+    let _ = writeln!(out, "{}", summary.line());
 }
 
 fn location(origin: &Origin, line: Option<usize>) -> String {
@@ -233,14 +282,20 @@ struct JsonObject<'a> {
     namespace: Option<&'a str>,
     hooks: Vec<HookSummary>,
     findings: Vec<JsonFinding<'a>>,
+    /// Silenced findings, with `ignoredBy`; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ignored: Vec<JsonFinding<'a>>,
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct JsonFinding<'a> {
     #[serde(flatten)]
     finding: &'a Finding,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ignored_by: Option<SilencedBy>,
 }
 
 #[derive(Serialize)]
@@ -274,6 +329,16 @@ fn json_report<'a>(
                     .map(|(finding, line)| JsonFinding {
                         finding,
                         line: *line,
+                        ignored_by: None,
+                    })
+                    .collect(),
+                ignored: c
+                    .silenced
+                    .iter()
+                    .map(|s| JsonFinding {
+                        finding: &s.finding,
+                        line: s.line,
+                        ignored_by: Some(s.by),
                     })
                     .collect(),
             })

@@ -1,0 +1,137 @@
+//! `validate -o github`: GitHub Actions workflow commands (`::error file=…,line=…::…`), which
+//! the runner turns into annotations on the pull request's changed lines, no upload needed.
+//! Escaping follows GitHub's toolkit (`@actions/core`, `command.ts`): `%`, CR and LF in the
+//! message; those and `:` and `,` in properties.
+
+use std::fmt::Write;
+
+use velero_hooks::{Finding, Severity};
+
+use crate::commands::validate::Checked;
+use crate::manifest::InputError;
+
+/// One command per finding and per unreadable input, in input order. Silenced findings are
+/// left out (the summary line counts them).
+pub fn commands(checked: &[Checked], input_errors: &[InputError]) -> String {
+    let mut out = String::new();
+    for item in checked {
+        let object = item.report.display_name();
+        for (finding, line) in item.report.findings.iter().zip(&item.finding_lines) {
+            let file = item.origin.file.as_deref();
+            command(
+                &mut out,
+                finding.severity,
+                file,
+                line.or(item.origin.line),
+                &format!("{} {}", finding.code, finding.rule),
+                &finding_message(&object, finding),
+            );
+        }
+    }
+    for err in input_errors {
+        let file = (!err.source.starts_with('<')).then_some(err.source.as_str());
+        let message = match file {
+            Some(_) => err.message.clone(),
+            None => err.to_string(),
+        };
+        command(
+            &mut out,
+            Severity::Error,
+            file,
+            err.line,
+            "input error",
+            &message,
+        );
+    }
+    out
+}
+
+fn finding_message(object: &str, finding: &Finding) -> String {
+    format!(
+        "{object}: {}: {}\nvelero: {}\nfix: {}",
+        finding.subject.text(),
+        finding.problem,
+        finding.velero_does,
+        finding.fix
+    )
+}
+
+fn command(
+    out: &mut String,
+    severity: Severity,
+    file: Option<&str>,
+    line: Option<usize>,
+    title: &str,
+    message: &str,
+) {
+    let name = match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut properties = Vec::new();
+    if let Some(file) = file {
+        properties.push(format!("file={}", escape_property(file)));
+        if let Some(line) = line {
+            properties.push(format!("line={line}"));
+        }
+    }
+    properties.push(format!("title={}", escape_property(title)));
+    let _ = writeln!(
+        out,
+        "::{name} {}::{}",
+        properties.join(","),
+        escape_data(message)
+    );
+}
+
+/// A command's message: `%`, CR and LF are escaped so that one command stays one line.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A property value: also `:` and `,`, which would end the value.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_follows_githubs_toolkit() {
+        assert_eq!(
+            escape_data("50% done\r\nnext: a,b"),
+            "50%25 done%0D%0Anext: a,b"
+        );
+        assert_eq!(
+            escape_property("dir,v2/a:b%.yaml\n"),
+            "dir%2Cv2/a%3Ab%25.yaml%0A"
+        );
+    }
+
+    #[test]
+    fn one_line_per_command_with_file_line_and_title() {
+        let mut out = String::new();
+        command(
+            &mut out,
+            Severity::Warning,
+            Some("k8s/a,b.yaml"),
+            Some(12),
+            "HV011 on-error-unset",
+            "deployment/web: x\nfix: y",
+        );
+        assert_eq!(
+            out,
+            "::warning file=k8s/a%2Cb.yaml,line=12,title=HV011 on-error-unset::deployment/web: x%0Afix: y\n"
+        );
+        let mut out = String::new();
+        command(&mut out, Severity::Error, None, Some(3), "input error", "a");
+        assert_eq!(
+            out, "::error title=input error::a\n",
+            "no line without a file"
+        );
+    }
+}
