@@ -25,6 +25,9 @@ use crate::limits::{HTTP1_MAX_BUFFER_BYTES, HTTP2_WINDOW_BYTES, ServerLimits};
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a connection checks its deadlines.
 const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// A connection is never evicted younger than this: a client arriving during a flood of
+/// connections still has this long to finish its handshake and send its request.
+const EVICTION_MIN_AGE: Duration = Duration::from_secs(1);
 
 /// The connection slots of one listener.
 #[derive(Debug)]
@@ -46,21 +49,38 @@ impl Slots {
     }
 
     /// A slot for the next connection. When all are taken, the oldest connection that has
-    /// not sent a request yet is told to close (returns `true` in `.1`), so clients that
-    /// only open connections cannot lock out the API server; if every connection is
-    /// serving, this waits and new connections queue in the listen backlog.
+    /// not sent a request yet (and is at least [`EVICTION_MIN_AGE`] old) is told to close
+    /// (returns `true` in `.1`), so clients that only open connections cannot lock out the
+    /// API server; meanwhile new connections queue in the listen backlog.
     pub async fn acquire(&self) -> (OwnedSemaphorePermit, bool) {
-        if let Ok(permit) = self.semaphore.clone().try_acquire_owned() {
-            return (permit, false);
+        let mut evicted = false;
+        loop {
+            if let Ok(permit) = self.semaphore.clone().try_acquire_owned() {
+                return (permit, evicted);
+            }
+            let retry = match self.evict_oldest_unproven() {
+                Eviction::Done => {
+                    evicted = true;
+                    None
+                }
+                Eviction::TooYoung(wait) => Some(wait),
+                Eviction::NoneUnproven => None,
+            };
+            let freed = self.semaphore.clone().acquire_owned();
+            match retry {
+                None => {
+                    let permit = freed
+                        .await
+                        .expect("the connection semaphore is never closed");
+                    return (permit, evicted);
+                }
+                Some(wait) => {
+                    if let Ok(Ok(permit)) = tokio::time::timeout(wait, freed).await {
+                        return (permit, evicted);
+                    }
+                }
+            }
         }
-        let evicted = self.evict_oldest_unproven();
-        let permit = self
-            .semaphore
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the connection semaphore is never closed");
-        (permit, evicted)
     }
 
     pub fn register(&self, activity: &Arc<Activity>) {
@@ -71,18 +91,30 @@ impl Slots {
         queue.push_back(Arc::downgrade(activity));
     }
 
-    fn evict_oldest_unproven(&self) -> bool {
+    fn evict_oldest_unproven(&self) -> Eviction {
         let mut queue = self.unproven.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(weak) = queue.pop_front() {
-            if let Some(activity) = weak.upgrade()
-                && !activity.proven()
-            {
-                activity.evict.notify_one();
-                return true;
+        while let Some(weak) = queue.front() {
+            let Some(activity) = weak.upgrade().filter(|a| !a.proven()) else {
+                queue.pop_front();
+                continue;
+            };
+            let age = activity.epoch.elapsed();
+            if age < EVICTION_MIN_AGE {
+                return Eviction::TooYoung(EVICTION_MIN_AGE - age);
             }
+            queue.pop_front();
+            activity.evict.notify_one();
+            return Eviction::Done;
         }
-        false
+        Eviction::NoneUnproven
     }
+}
+
+enum Eviction {
+    Done,
+    /// The oldest candidate may be evicted after this.
+    TooYoung(Duration),
+    NoneUnproven,
 }
 
 /// What a connection is doing, read by its own deadline checks and by [`Slots`].
@@ -442,7 +474,8 @@ mod tests {
         let (_second_permit, _) = slots.acquire().await;
         let second = Activity::new();
         slots.register(&second);
-        // The first has served a request: it is kept, the second is evicted.
+        // The first has served a request: it is kept, the second is evicted once it is
+        // old enough.
         first.started.store(1, Ordering::Relaxed);
         let third = tokio::spawn(async move { slots.acquire().await });
         tokio::time::timeout(Duration::from_secs(5), second.evicted())

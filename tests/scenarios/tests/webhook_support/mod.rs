@@ -7,6 +7,8 @@
 #[path = "../../../../webhook/tests/common/client.rs"]
 pub mod client;
 
+pub mod attack;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,34 +31,56 @@ pub fn binary() -> PathBuf {
                 .parent()
                 .and_then(Path::parent)
                 .expect("target/<profile>/deps/<test>");
-            let binary = profile_dir.join("velero-hooks-webhook");
-            if !stale(&binary) {
-                return binary;
-            }
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let mut build = Command::new(cargo);
-            build.args([
-                "build",
-                "-p",
-                "velero-hooks-webhook",
-                "--bin",
-                "velero-hooks-webhook",
-            ]);
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                build.arg("--release");
-            }
-            let status = build
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build");
-            assert!(
-                status.success(),
-                "cargo build -p velero-hooks-webhook failed"
-            );
-            assert!(binary.exists(), "{} missing after build", binary.display());
-            binary
+            built(profile_dir)
         })
         .clone()
+}
+
+/// `target/release/velero-hooks-webhook`, whatever the test's own profile: what users run,
+/// for the scenarios that measure memory. Built when missing or stale.
+pub fn release_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable");
+            let target = exe
+                .parent()
+                .and_then(Path::parent)
+                .and_then(Path::parent)
+                .expect("target/<profile>/deps/<test>");
+            built(&target.join("release"))
+        })
+        .clone()
+}
+
+/// The binary in `profile_dir`, built first when missing or stale.
+fn built(profile_dir: &Path) -> PathBuf {
+    let binary = profile_dir.join("velero-hooks-webhook");
+    if !stale(&binary) {
+        return binary;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build.args([
+        "build",
+        "-p",
+        "velero-hooks-webhook",
+        "--bin",
+        "velero-hooks-webhook",
+    ]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build");
+    assert!(
+        status.success(),
+        "cargo build -p velero-hooks-webhook failed"
+    );
+    assert!(binary.exists(), "{} missing after build", binary.display());
+    binary
 }
 
 fn stale(binary: &Path) -> bool {
@@ -96,7 +120,12 @@ pub struct Webhook {
 impl Webhook {
     /// Starts the binary on ephemeral ports with `args` and waits for its "listening" log.
     pub fn start(args: &[&str]) -> Webhook {
-        let mut child = Command::new(binary())
+        Self::start_binary(&binary(), args, &[])
+    }
+
+    /// [`Webhook::start`] with a given binary and environment variables.
+    pub fn start_binary(binary: &Path, args: &[&str], envs: &[(&str, &str)]) -> Webhook {
+        let mut child = Command::new(binary)
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -107,6 +136,7 @@ impl Webhook {
             ])
             .args(args)
             .env_remove("VELERO_HOOKS_CONFIG")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
