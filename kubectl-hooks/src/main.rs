@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         // kubectl_complete-hooks: the words after `kubectl hooks`, answered in cobra's format.
         return commands::completion::complete_command_line(&args[2..]);
     }
+    quiet_on_closed_stdout();
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbosity);
     match commands::run(cli) {
@@ -38,6 +39,23 @@ fn main() -> ExitCode {
             ExitCode::from(commands::EXIT_FAILURE)
         }
     }
+}
+
+/// `kubectl hooks ... | head` closes stdout early: like other command-line tools, stop
+/// quietly (with the status a SIGPIPE gives) instead of reporting a panic from `println!`.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// kubectl's `-v`: warnings only by default, requests from 4, everything from 6.

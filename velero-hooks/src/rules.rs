@@ -339,6 +339,7 @@ impl Serialize for Subject {
 
 /// One problem, with what Velero will do about it and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     pub code: &'static str,
     pub rule: &'static str,

@@ -234,6 +234,18 @@ pub fn backups_dynamic(cluster: &Cluster, velero_namespace: &str) -> Api<Dynamic
     Api::namespaced_with(cluster.client.clone(), velero_namespace, &resource)
 }
 
+/// Schedules as whole objects: their `spec.template` is a Backup spec, read by the planner.
+pub fn schedules_dynamic(cluster: &Cluster, velero_namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource {
+        group: GROUP.into(),
+        version: VERSION.into(),
+        api_version: API_VERSION.into(),
+        kind: "Schedule".into(),
+        plural: "schedules".into(),
+    };
+    Api::namespaced_with(cluster.client.clone(), velero_namespace, &resource)
+}
+
 pub fn download_requests(cluster: &Cluster, velero_namespace: &str) -> Api<DownloadRequest> {
     Api::namespaced(cluster.client.clone(), velero_namespace)
 }

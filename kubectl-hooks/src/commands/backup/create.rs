@@ -14,7 +14,7 @@ use velero_hooks::duration::{GoDuration, parse_go_duration};
 use velero_hooks::spec::plan::PodPlan;
 use velero_hooks::spec::scope::{NamespaceScope, backup_takes_in_pods};
 use velero_hooks::spec::selector::LabelSelector;
-use velero_hooks::spec::{Inventory, VeleroObject, VeleroSpec, plan};
+use velero_hooks::spec::{Inventory, ObjectPlan, VeleroObject, VeleroSpec, plan};
 use velero_hooks::{Finding, VeleroVersion};
 
 use super::api::{self, Backup};
@@ -235,9 +235,25 @@ pub struct Preflight {
     /// Pods taken in that have hooks, skipped spec hooks or findings.
     pub pods: Vec<PodPlan>,
     pub spec_findings: Vec<Finding>,
+    /// Velero refuses the Backup: no hook runs.
+    pub refused: bool,
+    pub limits: Vec<&'static str>,
 }
 
 impl Preflight {
+    /// The preflight as the planner's result, for `backup plan --schedule`.
+    pub fn into_plan(self, kind: velero_hooks::spec::VeleroKind, name: &str) -> ObjectPlan {
+        ObjectPlan {
+            kind,
+            name: name.to_owned(),
+            findings: self.spec_findings,
+            refused: self.refused,
+            pods: self.pods,
+            left_out: Vec::new(),
+            limits: self.limits,
+        }
+    }
+
     pub fn errors(&self) -> usize {
         self.pods
             .iter()
@@ -370,6 +386,8 @@ pub async fn preflight(
                 pods_includes: false,
                 pods: Vec::new(),
                 spec_findings: vec![finding],
+                refused: true,
+                limits: Vec::new(),
             });
         }
         None => anyhow::bail!(
@@ -415,6 +433,8 @@ pub async fn preflight(
             .filter(|p| !p.is_empty() || !p.findings.is_empty())
             .collect(),
         spec_findings: planned.findings,
+        refused: planned.refused,
+        limits: planned.limits,
     })
 }
 

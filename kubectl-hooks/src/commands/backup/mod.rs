@@ -7,6 +7,7 @@ pub mod describe;
 pub mod download;
 pub mod log;
 pub mod logs;
+pub mod plan;
 pub mod wait;
 
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ pub enum BackupCommand {
     Get(describe::GetArgs),
     /// Print a backup's log, or only what its hooks did (--hooks-only)
     Logs(logs::LogsArgs),
+    /// Show, pod by pod, the hooks Velero will run for Backups, Schedules and Restores in
+    /// manifests (-f, no cluster needed) or for a Schedule of the cluster (--schedule)
+    Plan(plan::PlanArgs),
 }
 
 pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
@@ -48,6 +52,11 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!(
             "-n/--namespace `{namespace}` does not apply to backups: choose what a backup takes in with --include-namespaces, and where Velero runs with --velero-namespace"
         );
+    }
+    if let BackupCommand::Plan(plan) = &args.command
+        && plan.schedule.is_none()
+    {
+        return plan::run_offline(global, plan);
     }
     block_on(async {
         let cluster = Cluster::connect(global).await?;
@@ -60,6 +69,10 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             }
             BackupCommand::Get(get) => describe::run_get(&cluster, ns, get).await,
             BackupCommand::Logs(logs) => logs::run(&cluster, ns, logs).await,
+            BackupCommand::Plan(plan) => {
+                let name = plan.schedule.as_deref().unwrap_or_default();
+                plan::run_schedule(&cluster, global, ns, name, plan.output).await
+            }
         }
     })?
 }
