@@ -327,6 +327,50 @@ mod tests {
     }
 
     #[test]
+    fn spec_findings_carry_their_path_and_annotation_findings_their_key() {
+        let object = ObjectId {
+            kind: "Schedule",
+            namespace: "velero".into(),
+            name: "nightly".into(),
+            display: "schedule/nightly -n velero".into(),
+        };
+        let path = "spec.template.hooks.resources[0].pre[0].exec.timeout";
+        let spec = Finding::about(
+            &velero_hooks::spec::rules::SPEC_TIMEOUT_INVALID,
+            Subject::Spec(path.into()),
+            "`300` is not a Go duration",
+            "Velero uses 30s",
+            "write 300s",
+        );
+        let result = finding_result(&spec, Some("schedule.yaml"), Some(12), &object);
+        assert_eq!(result["properties"]["path"], path);
+        assert!(result["properties"].get("key").is_none());
+        assert_eq!(result["ruleId"], spec.code);
+        assert_eq!(result["ruleIndex"], rule_index(spec.code));
+        assert!(rule_index(spec.code) < RULES.len());
+
+        let key = "pre.hook.backup.velero.io/timeout";
+        let annotation = Finding::about(
+            &velero_hooks::rules::TIMEOUT_INVALID,
+            Subject::annotation(key),
+            "p",
+            "v",
+            "f",
+        );
+        let result = finding_result(&annotation, Some("schedule.yaml"), Some(12), &object);
+        assert_eq!(result["properties"]["key"], key);
+        assert!(result["properties"].get("path").is_none());
+        // The subject is part of the fingerprint: the same code on two fields differs.
+        let mut same_code = annotation.clone();
+        same_code.subject = Subject::Spec(path.into());
+        let mut seen = Vec::new();
+        let a = fingerprint(&annotation, Some("schedule.yaml"), &object, &mut seen);
+        let b = fingerprint(&same_code, Some("schedule.yaml"), &object, &mut seen);
+        assert_ne!(a.split(':').next(), b.split(':').next());
+        assert!(a.ends_with(":0") && b.ends_with(":0"), "{a} {b}");
+    }
+
+    #[test]
     fn rule_names_are_pascal_case() {
         assert_eq!(pascal_case("on-error-unset"), "OnErrorUnset");
         assert_eq!(pascal_case("timeout-over-4h"), "TimeoutOver4h");
