@@ -460,13 +460,7 @@ fn check_keys(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
             continue;
         }
         if let AnnotationValue::NotString(v) = value {
-            findings.push(Finding::new(
-                &VALUE_NOT_STRING,
-                name,
-                format!("value `{v}` is a {}, not a string", json_type(v)),
-                "the Kubernetes API rejects annotations that are not strings, so the manifest cannot be applied",
-                format!("quote it: \"{}\"", v.to_string().trim_matches('"')),
-            ));
+            findings.push(value_not_string(name, v));
         }
         match known {
             Some(key) if !key.read_by_velero => findings.push(Finding::new(
@@ -507,6 +501,47 @@ fn unknown_key(name: &str) -> Finding {
         velero_does,
         fix,
     )
+}
+
+/// An annotation value that is not a string, as kubectl reads unquoted YAML (YAML 1.1:
+/// `yes`/`on` are booleans, `0755` is the octal number 493, `~` or nothing is null).
+fn value_not_string(name: &str, v: &serde_json::Value) -> Finding {
+    let is_timeout = name.ends_with("timeout");
+    let (problem, velero_does, fix) = match v {
+        // Go's JSON decoder gives a map entry decoded from null the zero value, so the
+        // API server stores "" (encoding/json: null leaves a string untouched).
+        serde_json::Value::Null => (
+            "no value (`~`, `null`, or nothing after the colon)".to_owned(),
+            "the API server stores an empty string, which Velero reads as if the key were not set"
+                .to_owned(),
+            "write the value in quotes, or remove the key".to_owned(),
+        ),
+        serde_json::Value::Bool(b) => (
+            format!(
+                "value `{b}` is a boolean: unquoted yes/no/on/off/true/false are YAML booleans"
+            ),
+            "the API server refuses the object: annotation values must be strings".to_owned(),
+            "quote the value as you meant it, e.g. \"yes\"".to_owned(),
+        ),
+        serde_json::Value::Number(n) => (
+            format!(
+                "value `{n}` is a number: unquoted digits are a YAML number (a leading 0 makes \
+                 it octal: 0755 is 493)"
+            ),
+            "the API server refuses the object: annotation values must be strings".to_owned(),
+            if is_timeout {
+                format!("quote it with a unit: \"{n}s\"")
+            } else {
+                format!("quote it as written, e.g. \"{n}\"")
+            },
+        ),
+        other => (
+            format!("value is a {}, not a string", json_type(other)),
+            "the API server refuses the object: annotation values must be strings".to_owned(),
+            "write the value as one quoted string".to_owned(),
+        ),
+    };
+    Finding::new(&VALUE_NOT_STRING, name, problem, velero_does, fix)
 }
 
 fn json_type(v: &serde_json::Value) -> &'static str {

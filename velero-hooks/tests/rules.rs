@@ -419,3 +419,39 @@ fn reference_admission_fixtures_get_the_expected_verdicts() {
         );
     }
 }
+
+#[test]
+fn values_that_are_not_strings_say_what_yaml_made_of_them() {
+    let cases = [
+        (
+            json!(null),
+            "no value",
+            "empty string",
+            "in quotes, or remove",
+        ),
+        (
+            json!(493),
+            "`493` is a number",
+            "refuses the object",
+            "\"493s\"",
+        ),
+        (
+            json!(true),
+            "`true` is a boolean",
+            "refuses the object",
+            "\"yes\"",
+        ),
+    ];
+    for (value, problem, velero_does, fix) in cases {
+        let object = pod(json!({
+            "pre.hook.backup.velero.io/command": FSFREEZE,
+            "pre.hook.backup.velero.io/on-error": "Fail",
+            "pre.hook.backup.velero.io/timeout": value,
+        }));
+        let report = check_object(&object, VeleroVersion::default()).unwrap();
+        let finding = report.findings.iter().find(|f| f.code == "HV051").unwrap();
+        assert!(finding.problem.contains(problem), "{finding:?}");
+        assert!(finding.velero_does.contains(velero_does), "{finding:?}");
+        assert!(finding.fix.contains(fix), "{finding:?}");
+    }
+}
