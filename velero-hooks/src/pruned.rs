@@ -9,7 +9,11 @@
 //! - `metadata.{name, generateName, namespace, uid, annotations, ownerReferences}`;
 //! - at every place a pod template can be (the object itself for a Pod, `template`,
 //!   `spec.template`, `spec.jobTemplate.spec.template`): `metadata.annotations`,
-//!   `spec.containers[].name` and `spec.initContainers[].{name, restartPolicy}`.
+//!   `spec.containers[].name` and `spec.initContainers[].{name, restartPolicy}`;
+//! - for Velero's own objects, every field of `spec` (a Backup or Restore) and of
+//!   `spec.template` (a Schedule) that [`crate::spec::VeleroObject::from_json`] decodes,
+//!   whole: the namespace and resource filters, selectors and `hooks`. A test checks the
+//!   list against the fields of the library's `BackupSpec` and `RestoreSpec`.
 //!
 //! Whatever the kind, [`check_object`](crate::check_object),
 //! [`locate`](crate::workload::locate), [`hook_annotations_changed`](crate::workload::hook_annotations_changed)
@@ -61,7 +65,12 @@ const CONTAINER: Shape = Shape::Fields(&[("name", Shape::All)]);
 const INIT_CONTAINER: Shape = Shape::Fields(&[("name", Shape::All), ("restartPolicy", Shape::All)]);
 const CONTAINERS: Shape = Shape::Each(&CONTAINER);
 const INIT_CONTAINERS: Shape = Shape::Each(&INIT_CONTAINER);
-/// A pod template (`metadata` + `spec`) that is not the object itself.
+/// A pod template (`metadata` + `spec`) that is not the object itself, or a Schedule's
+/// `spec.template` (a Velero `BackupSpec`).
+///
+/// The `BackupSpec` fields the spec rules read are kept whole, here and in a Backup's
+/// `spec` below (listed twice: a const array cannot be spliced). None is a name a pod
+/// template or a workload spec uses, so pods and workloads keep no more than before.
 const TEMPLATE: Shape = Shape::Fields(&[
     ("metadata", Shape::Fields(&[("annotations", Shape::All)])),
     (
@@ -71,6 +80,18 @@ const TEMPLATE: Shape = Shape::Fields(&[
             ("initContainers", INIT_CONTAINERS),
         ]),
     ),
+    ("includedNamespaces", Shape::All),
+    ("excludedNamespaces", Shape::All),
+    ("includedResources", Shape::All),
+    ("excludedResources", Shape::All),
+    ("includeClusterResources", Shape::All),
+    ("includedNamespaceScopedResources", Shape::All),
+    ("excludedNamespaceScopedResources", Shape::All),
+    ("includedClusterScopedResources", Shape::All),
+    ("excludedClusterScopedResources", Shape::All),
+    ("labelSelector", Shape::All),
+    ("orLabelSelectors", Shape::All),
+    ("hooks", Shape::All),
 ]);
 /// The top-level object, for every kind at once.
 const OBJECT: Shape = Shape::Fields(&[
@@ -102,6 +123,22 @@ const OBJECT: Shape = Shape::Fields(&[
                 "jobTemplate",
                 Shape::Fields(&[("spec", Shape::Fields(&[("template", TEMPLATE)]))]),
             ),
+            // Velero Backup; Restore adds the fields after it.
+            ("includedNamespaces", Shape::All),
+            ("excludedNamespaces", Shape::All),
+            ("includedResources", Shape::All),
+            ("excludedResources", Shape::All),
+            ("includeClusterResources", Shape::All),
+            ("includedNamespaceScopedResources", Shape::All),
+            ("excludedNamespaceScopedResources", Shape::All),
+            ("includedClusterScopedResources", Shape::All),
+            ("excludedClusterScopedResources", Shape::All),
+            ("labelSelector", Shape::All),
+            ("orLabelSelectors", Shape::All),
+            ("hooks", Shape::All),
+            ("backupName", Shape::All),
+            ("scheduleName", Shape::All),
+            ("namespaceMapping", Shape::All),
         ]),
     ),
 ]);
@@ -604,6 +641,106 @@ mod tests {
                         "initContainers": [{"name": "proxy", "restartPolicy": "Always"}]}}}
             })
         );
+    }
+
+    /// The field names serde decodes for a struct, as its derived `Deserialize` announces
+    /// them to the deserializer.
+    fn struct_fields<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+        use serde::de::Error as _;
+        use serde::de::value::Error;
+        struct Names<'a>(&'a mut &'static [&'static str]);
+        impl<'de> Deserializer<'de> for Names<'_> {
+            type Error = Error;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+                Err(Error::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Error> {
+                *self.0 = fields;
+                Err(Error::custom("names read"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+                enum identifier ignored_any
+            }
+        }
+        let mut names: &'static [&'static str] = &[];
+        let _ = T::deserialize(Names(&mut names));
+        assert!(!names.is_empty());
+        names
+    }
+
+    fn kept_fields(shape: &Shape) -> Vec<&'static str> {
+        match shape {
+            Shape::Fields(fields) => fields.iter().map(|(name, _)| *name).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn velero_specs_are_kept_field_for_field() {
+        use crate::spec::types::{BackupSpec, RestoreSpec};
+        let Shape::Fields(top) = &OBJECT else {
+            unreachable!()
+        };
+        let spec = kept_fields(&top.iter().find(|(name, _)| *name == "spec").unwrap().1);
+        let template = kept_fields(&TEMPLATE);
+        for field in struct_fields::<BackupSpec>() {
+            assert!(spec.contains(field), "Backup spec.{field} is pruned");
+            assert!(
+                template.contains(field),
+                "Schedule spec.template.{field} is pruned"
+            );
+        }
+        for field in struct_fields::<RestoreSpec>() {
+            assert!(spec.contains(field), "Restore spec.{field} is pruned");
+        }
+    }
+
+    #[test]
+    fn velero_objects_give_the_same_findings_pruned() {
+        use crate::spec::{VeleroObject, check};
+        let hooks = json!({"resources": [{"name": "freeze", "includedNamespaces": ["shop"],
+            "labelSelector": {"matchLabels": {"app": "db"}},
+            "pre": [{"exec": {"container": "db", "command": [], "onError": "Stop", "timeout": "30"}}]}]});
+        let filters = json!({"includedNamespaces": ["shop", "[bad"], "excludedNamespaces": ["shop"],
+            "excludedResources": ["*"], "orLabelSelectors": [{"matchLabels": {"a": "b"}}],
+            "labelSelector": {"matchLabels": {"a": "b"}}, "storageLocation": "default", "ttl": "720h0m0s"});
+        let mut backup_spec = filters.clone();
+        backup_spec["hooks"] = hooks.clone();
+        let restore_hooks = json!({"resources": [{"name": "init",
+            "postHooks": [{"init": {"initContainers": [{"image": "busybox"}]}},
+                {"exec": {"command": ["/bin/true"], "waitTimeout": "x"}}]}]});
+        let objects = [
+            json!({"apiVersion": "velero.io/v1", "kind": "Backup",
+                "metadata": {"name": "b", "namespace": "velero", "managedFields": [{}]},
+                "spec": backup_spec.clone(), "status": {"phase": "New"}}),
+            json!({"apiVersion": "velero.io/v1", "kind": "Schedule",
+                "metadata": {"name": "s", "namespace": "velero"},
+                "spec": {"schedule": "0 1 * * *", "template": backup_spec}}),
+            json!({"apiVersion": "velero.io/v1", "kind": "Restore",
+                "metadata": {"name": "r", "namespace": "velero"},
+                "spec": {"backupName": "b", "includedNamespaces": ["shop"],
+                    "namespaceMapping": {"shop": "shop2"}, "hooks": restore_hooks}}),
+            // A spec of the wrong shape is the same HV100 either way.
+            json!({"apiVersion": "velero.io/v1", "kind": "Schedule",
+                "spec": {"template": {"hooks": {"resources": "x"}}}}),
+        ];
+        for full in objects {
+            let (full, small) = parsed(&full);
+            let findings = |object: &Value| match VeleroObject::from_json(object).unwrap() {
+                Ok(object) => (Some(object.clone()), check(&object, VeleroVersion::V1_18)),
+                Err(finding) => (None, vec![finding]),
+            };
+            let (object, expected) = findings(&full);
+            assert!(!expected.is_empty(), "{full}");
+            assert_eq!(findings(&small), (object, expected), "{full}");
+        }
     }
 
     #[test]
