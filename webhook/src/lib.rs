@@ -1,5 +1,5 @@
-//! The admission webhook that stops broken Velero hook annotations before they reach
-//! Velero. The binary (`main.rs`) wires these modules together; tests and benchmarks use
+//! The admission webhook that stops broken Velero hooks (pod annotations, and the
+//! `spec.hooks` of Backups, Schedules and Restores) before they reach Velero. The binary (`main.rs`) wires these modules together; tests and benchmarks use
 //! them directly.
 
 pub mod admission;
@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod review;
 pub mod server;
 pub mod tls;
+pub mod velero;

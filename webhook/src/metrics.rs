@@ -64,8 +64,8 @@ pub struct Metrics {
 /// The label values of `admission_requests`, in table order; other values (none are
 /// produced today) fall back to `Family::get_or_create`.
 const PATHS: [&str; 3] = ["/validate", "/warn", "/mutate"];
-/// Kinds after [`WORKLOAD_KINDS`].
-const OTHER_KINDS: [&str; 2] = ["other", "unknown"];
+/// Kinds after [`WORKLOAD_KINDS`]: Velero's own objects, then the rest.
+const OTHER_KINDS: [&str; 5] = ["Backup", "Schedule", "Restore", "other", "unknown"];
 const OPERATIONS: [&str; 5] = ["CREATE", "UPDATE", "DELETE", "CONNECT", "unknown"];
 const VERDICTS: [&str; 5] = ["allowed", "denied", "warned", "patched", "error"];
 

@@ -76,8 +76,8 @@ impl Verdict {
 pub struct Decision {
     pub response: AdmissionResponse,
     pub verdict: Verdict,
-    /// The kind, when it is one the rules apply to.
-    pub kind: Option<&'static WorkloadKind>,
+    /// The kind (`Deployment`, `Schedule`, ...), when it is one the rules apply to.
+    pub kind: Option<&'static str>,
     /// Rule codes of the findings, in report order, one per finding (at most
     /// `max_findings`).
     pub codes: Vec<&'static str>,
@@ -107,6 +107,9 @@ pub fn review(request: &AdmissionRequest, mode: Mode, policy: &Policy) -> Decisi
     let Some(object) = &request.object else {
         return allow();
     };
+    if let Some(kind) = crate::velero::velero_kind(&request.kind) {
+        return crate::velero::review(request, object, kind, mode, policy);
+    }
     let Some(kind) = find_kind(&request.kind.group, &request.kind.kind) else {
         return allow();
     };
@@ -130,54 +133,75 @@ pub fn review(request: &AdmissionRequest, mode: Mode, policy: &Policy) -> Decisi
         // The body's own apiVersion/kind is not a workload: nothing to check.
         return allow();
     };
+    let enforceable = enforceable(request, checked, old);
+    let unchecked_warning = (unchecked > 0).then(|| {
+        format!("{unchecked} more annotation keys that may be misspelt hook keys not checked")
+    });
+    let (response, verdict, codes) = respond(
+        request,
+        mode,
+        policy,
+        &report.findings,
+        enforceable,
+        || denial_message(&report, &policy.limits, unchecked),
+        warning,
+        unchecked_warning,
+    );
+    Decision {
+        response,
+        verdict,
+        kind: Some(kind.kind),
+        codes,
+    }
+}
+
+/// The response to a request whose object has `findings`: denied in `/validate` when
+/// there is an error and the request is `enforceable` (the message from `denial`, the
+/// warnings left as warnings), otherwise allowed with every finding as a warning (each
+/// rendered by `render`) and `extra_warning` last. The audit annotation lists the codes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn respond(
+    request: &AdmissionRequest,
+    mode: Mode,
+    policy: &Policy,
+    findings: &[Finding],
+    enforceable: bool,
+    denial: impl FnOnce() -> String,
+    render: impl Fn(&Finding) -> String,
+    extra_warning: Option<String>,
+) -> (AdmissionResponse, Verdict, Vec<&'static str>) {
     let max_findings = policy.limits.max_findings as usize;
-    let codes: Vec<&'static str> = report
-        .findings
-        .iter()
-        .take(max_findings)
-        .map(|f| f.code)
-        .collect();
+    let codes: Vec<&'static str> = findings.iter().take(max_findings).map(|f| f.code).collect();
     let mut response = AdmissionResponse::allow(&request.uid);
     if !codes.is_empty() {
         response
             .audit_annotations
             .insert("findings".to_owned(), audit_codes(&codes));
     }
-    let deny = mode == Mode::Enforce && report.errors() > 0 && enforceable(request, checked, old);
+    let deny = mode == Mode::Enforce && enforceable && findings.iter().any(Finding::is_error);
     let verdict = if deny {
         response.allowed = false;
         response.status = Some(Status {
             status: "Failure",
             code: 403,
             reason: "Forbidden",
-            message: denial_message(&report, &policy.limits, unchecked),
+            message: denial(),
         });
-        response.warnings = warnings(
-            report
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning),
+        response.warnings = rendered_warnings(
+            findings.iter().filter(|f| f.severity == Severity::Warning),
+            &render,
         );
         Verdict::Denied
     } else {
-        response.warnings = warnings(report.findings.iter());
-        if unchecked > 0 {
-            response.warnings.push(format!(
-                "{unchecked} more annotation keys that may be misspelt hook keys not checked"
-            ));
-        }
+        response.warnings = rendered_warnings(findings.iter(), &render);
+        response.warnings.extend(extra_warning);
         if response.warnings.is_empty() {
             Verdict::Allowed
         } else {
             Verdict::Warned
         }
     };
-    Decision {
-        response,
-        verdict,
-        kind: Some(kind),
-        codes,
-    }
+    (response, verdict, codes)
 }
 
 /// Whether errors may deny this request.
@@ -202,7 +226,7 @@ fn changes_hooks(request: &AdmissionRequest, object: &Value, old: Option<&Value>
 }
 
 /// Whether an ownerReference with `controller: true` exists.
-fn controlled(object: &Value) -> bool {
+pub(crate) fn controlled(object: &Value) -> bool {
     object
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
@@ -241,7 +265,7 @@ fn mutate(
     Decision {
         response,
         verdict,
-        kind: Some(kind),
+        kind: Some(kind.kind),
         codes: Vec::new(),
     }
 }
@@ -261,21 +285,26 @@ pub fn denial_message(report: &ObjectReport, limits: &ReviewLimits, unchecked: u
             limits.max_unknown_keys
         )
     });
-    let max_bytes = (limits.max_denial_bytes as usize)
-        .saturating_sub(unchecked_note.as_ref().map_or(0, |note| note.len() + 1));
-    let errors: Vec<String> = report
-        .findings
-        .iter()
-        .filter(|f| f.is_error())
-        .map(|f| format!("{object}: {}", f.sentence()))
-        .collect();
-    let mut message = join_capped(
-        errors.into_iter(),
-        limits.max_findings as usize,
-        max_bytes,
-        |more| format!("{object}: {more} more errors not shown"),
-    );
-    if let Some(note) = unchecked_note {
+    denial_lines(&object, &report.findings, limits, unchecked_note)
+}
+
+/// The errors of `findings` as denial lines, each starting `{object}: `, within the
+/// limits (see [`denial_message`]), with `note` as the last line when given.
+pub fn denial_lines(
+    object: &str,
+    findings: &[Finding],
+    limits: &ReviewLimits,
+    note: Option<String>,
+) -> String {
+    let max_bytes =
+        (limits.max_denial_bytes as usize).saturating_sub(note.as_ref().map_or(0, |n| n.len() + 1));
+    // Only the lines shown are formatted: a spec may hold thousands of errors.
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.is_error()).collect();
+    let lines = errors.iter().map(|f| format!("{object}: {}", f.sentence()));
+    let mut message = join_capped(lines, limits.max_findings as usize, max_bytes, |more| {
+        format!("{object}: {more} more errors not shown")
+    });
+    if let Some(note) = note {
         message.push('\n');
         message.push_str(&note);
     }
@@ -284,8 +313,17 @@ pub fn denial_message(report: &ObjectReport, limits: &ReviewLimits, unchecked: u
 
 /// One short warning per finding: `HV011 pre.hook.backup.velero.io/on-error: <problem>`.
 pub fn warnings<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<String> {
+    rendered_warnings(findings, warning)
+}
+
+/// At most [`MAX_WARNINGS`] warnings, each `render`ed, the last saying how many were left
+/// out.
+pub fn rendered_warnings<'a>(
+    findings: impl Iterator<Item = &'a Finding>,
+    render: impl Fn(&Finding) -> String,
+) -> Vec<String> {
     let all: Vec<&Finding> = findings.collect();
-    let mut out: Vec<String> = all.iter().take(MAX_WARNINGS).map(|f| warning(f)).collect();
+    let mut out: Vec<String> = all.iter().take(MAX_WARNINGS).map(|f| render(f)).collect();
     if all.len() > MAX_WARNINGS {
         out.pop();
         out.push(format!(
@@ -309,7 +347,7 @@ pub fn warning(finding: &Finding) -> String {
 }
 
 /// Cuts `text` to at most `max` characters, ending with `...` when cut.
-fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

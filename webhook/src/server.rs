@@ -504,7 +504,7 @@ where
         Err(err) => return failed(StatusCode::BAD_REQUEST, err.to_string()),
     };
     let elapsed = started.elapsed();
-    let kind = decision.kind.map_or("other", |k| k.kind);
+    let kind = decision.kind.unwrap_or("other");
     metrics.observe(
         RequestLabels {
             path: mode.path(),
