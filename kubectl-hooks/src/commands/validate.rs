@@ -12,8 +12,10 @@ use crate::manifest::{self, Document, InputError};
 use crate::render::finding_block;
 
 pub mod silence;
+mod velero;
 
 use silence::{IgnoreAnnotation, Silenced, SilencedBy};
+use velero::{ForPlanning, SpecHook};
 
 /// Where a checked object came from.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +37,8 @@ pub struct Checked {
     pub ignore: IgnoreAnnotation,
     /// Findings silenced by `--ignore` or the annotation, filled by [`silence::apply`].
     pub silenced: Vec<Silenced>,
+    /// The hooks a Backup, Schedule or Restore declares in `spec.hooks` (empty for others).
+    pub spec_hooks: Vec<SpecHook>,
 }
 
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -80,6 +84,7 @@ async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<
                     report,
                     ignore: IgnoreAnnotation::read(&object, |_| None),
                     silenced: Vec::new(),
+                    spec_hooks: Vec::new(),
                 });
             }
         })
@@ -88,12 +93,66 @@ async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<
     Ok(checked)
 }
 
-/// Reads and checks every document of every input, on every core, in input order.
+/// Reads and checks every document of every input, on every core, in input order; then
+/// checks the spec hooks of the input's Backups, Schedules and Restores against its pods
+/// and workloads.
 pub fn check_files(args: &ValidateArgs, version: VeleroVersion) -> (Vec<Checked>, Vec<InputError>) {
     let (paths, mut input_errors) = manifest::expand_paths(&args.files, args.recursive);
-    let checked = manifest::stream::check_inputs(&paths, |doc| check_document(&doc, version));
-    input_errors.extend(checked.errors);
-    (checked.objects, input_errors)
+    let read = manifest::stream::check_inputs(&paths, |doc| read_document(&doc, version));
+    input_errors.extend(read.errors);
+    let mut checked = Vec::new();
+    let mut planning = Vec::new();
+    let mut namespaces = Vec::new();
+    for (item, plan) in read.objects {
+        match item {
+            Some(item) => {
+                checked.push(item);
+                planning.push(plan);
+            }
+            // A Namespace is not checked, but its labels count in the plan.
+            None => namespaces.extend(plan),
+        }
+    }
+    velero::cross_check(&mut checked, planning, namespaces, version);
+    (checked, input_errors)
+}
+
+/// One document's report (for pods, workloads and Velero objects) and what it lends to the
+/// plan of the input's Velero objects.
+type Read = (Option<Checked>, Option<ForPlanning>);
+
+fn read_document(doc: &Document, version: VeleroVersion) -> Option<Read> {
+    if let Some((report, spec_hooks, decoded)) = velero::check(&doc.object, version) {
+        let finding_lines = report
+            .findings
+            .iter()
+            .map(|f| Some(doc.line_of_path(f.subject.text())))
+            .collect();
+        let checked = Checked {
+            origin: origin(doc),
+            report,
+            finding_lines,
+            ignore: IgnoreAnnotation::read(&doc.object, |key| Some(doc.line_of(key))),
+            silenced: Vec::new(),
+            spec_hooks,
+        };
+        return Some((
+            Some(checked),
+            decoded.map(|d| ForPlanning::Velero(Box::new(d))),
+        ));
+    }
+    let planning = velero::for_planning(&doc.object);
+    match (check_document(doc, version), planning) {
+        (None, None) => None,
+        read => Some(read),
+    }
+}
+
+fn origin(doc: &Document) -> Origin {
+    Origin {
+        file: Some(doc.source.clone()),
+        line: Some(doc.line),
+    }
 }
 
 fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
@@ -104,14 +163,12 @@ fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
         .map(|f| Some(doc.line_of(f.subject.text())))
         .collect();
     Some(Checked {
-        origin: Origin {
-            file: Some(doc.source.clone()),
-            line: Some(doc.line),
-        },
+        origin: origin(doc),
         report,
         finding_lines,
         ignore: IgnoreAnnotation::read(&doc.object, |key| Some(doc.line_of(key))),
         silenced: Vec::new(),
+        spec_hooks: Vec::new(),
     })
 }
 
@@ -164,7 +221,7 @@ impl Summary {
             objects: checked.len(),
             with_hooks: checked
                 .iter()
-                .filter(|c| !c.report.hooks.is_empty())
+                .filter(|c| !c.report.hooks.is_empty() || !c.spec_hooks.is_empty())
                 .count(),
             errors: checked.iter().map(|c| c.report.errors()).sum(),
             warnings: checked.iter().map(|c| c.report.warnings()).sum(),
@@ -280,11 +337,19 @@ struct JsonObject<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     namespace: Option<&'a str>,
-    hooks: Vec<HookSummary>,
+    hooks: Vec<JsonHook<'a>>,
     findings: Vec<JsonFinding<'a>>,
     /// Silenced findings, with `ignoredBy`; absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ignored: Vec<JsonFinding<'a>>,
+}
+
+/// An annotation hook, or a hook of a Backup's, Schedule's or Restore's `spec.hooks`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum JsonHook<'a> {
+    Annotation(HookSummary),
+    Spec(&'a SpecHook),
 }
 
 #[derive(Serialize)]
@@ -320,7 +385,11 @@ fn json_report<'a>(
                 api_version: c.report.kind.api_version,
                 name: &c.report.name,
                 namespace: c.report.namespace.as_deref(),
-                hooks: hook_summaries(&c.report.hooks),
+                hooks: hook_summaries(&c.report.hooks)
+                    .into_iter()
+                    .map(JsonHook::Annotation)
+                    .chain(c.spec_hooks.iter().map(JsonHook::Spec))
+                    .collect(),
                 findings: c
                     .report
                     .findings
