@@ -1,5 +1,6 @@
 //! The decision on AdmissionReview bodies shaped like kube-apiserver's, without a socket:
-//! every kind, CREATE and UPDATE, controller-created objects, dry runs. Verdicts must follow
+//! every kind (workloads, and Velero's Backup, Schedule and Restore), CREATE and UPDATE,
+//! controller-created objects, dry runs. Verdicts must follow
 //! the library's findings on the same object (the webhook has no rules of its own), and the
 //! text users read is snapshotted.
 
@@ -7,8 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use velero_hooks::spec::{VeleroObject, check};
 use velero_hooks::workload::WORKLOAD_KINDS;
-use velero_hooks::{VeleroVersion, check_object};
+use velero_hooks::{Finding, VeleroVersion, check_object};
 use velero_hooks_webhook::admission::parse_review;
 use velero_hooks_webhook::review::{Mode, Policy, Verdict, WARNING_MAX_CHARS, review};
 
@@ -41,6 +43,19 @@ fn expected(name: &str) -> Verdict {
     }
 }
 
+/// What the library says of the object: its kind, `kind/name` and findings, for workloads
+/// (`check_object`) and Velero's objects (`spec::check`); `None` for anything else.
+fn library_findings(object: &Value) -> Option<(&'static str, String, Vec<Finding>)> {
+    if let Some(report) = check_object(object, VeleroVersion::default()) {
+        let name = format!("{}/{}", report.kind.kind.to_ascii_lowercase(), report.name);
+        return Some((report.kind.kind, name, report.findings));
+    }
+    let decoded = VeleroObject::from_json(object)?.unwrap();
+    let kind = decoded.kind.as_str();
+    let name = format!("{}/{}", kind.to_ascii_lowercase(), decoded.name);
+    Some((kind, name, check(&decoded, VeleroVersion::default())))
+}
+
 fn decide(body: &Value, mode: Mode) -> velero_hooks_webhook::review::Decision {
     let request = parse_review(&serde_json::to_vec(body).unwrap()).unwrap();
     review(&request, mode, &Policy::default())
@@ -52,10 +67,10 @@ fn verdicts_follow_the_library_findings() {
     for (name, body) in fixtures() {
         let request = &body["request"];
         let object = &request["object"];
-        let report = check_object(object, VeleroVersion::default());
+        let report = library_findings(object);
         let library_codes: Vec<&str> = report
             .iter()
-            .flat_map(|r| r.findings.iter().map(|f| f.code))
+            .flat_map(|(_, _, findings)| findings.iter().map(|f| f.code))
             .collect();
         let enforce = decide(&body, Mode::Enforce);
         assert_eq!(enforce.verdict, expected(&name), "{name}");
@@ -69,14 +84,21 @@ fn verdicts_follow_the_library_findings() {
             enforce.codes, library_codes,
             "{name}: webhook and library disagree"
         );
-        if let Some(report) = &report {
-            // Denials list every error; allowed answers carry every finding as a warning.
+        if let Some((kind, object_name, findings)) = &report {
+            let errors = findings.iter().filter(|f| f.is_error()).count();
+            // Denials list every error, each naming the object and what it is about;
+            // allowed answers carry every finding as a warning.
             let expected_warnings = if enforce.verdict == Verdict::Denied {
                 let message = &enforce.response.status.as_ref().unwrap().message;
-                assert_eq!(message.lines().count(), report.errors(), "{name}");
-                report.warnings()
+                assert_eq!(message.lines().count(), errors, "{name}");
+                let subjects = findings.iter().filter(|f| f.is_error());
+                for (line, finding) in message.lines().zip(subjects) {
+                    let start = format!("{object_name}: {}: ", finding.subject.text());
+                    assert!(line.starts_with(&start), "{name}: {line}");
+                }
+                findings.len() - errors
             } else {
-                report.findings.len()
+                findings.len()
             };
             assert_eq!(enforce.response.warnings.len(), expected_warnings, "{name}");
             assert!(
@@ -87,15 +109,12 @@ fn verdicts_follow_the_library_findings() {
                     .all(|w| w.chars().count() <= WARNING_MAX_CHARS && !w.starts_with("Warning")),
                 "{name}"
             );
-            if !report.findings.is_empty() {
+            if !findings.is_empty() {
                 let audit = &enforce.response.audit_annotations["findings"];
                 let unique: BTreeSet<&str> = library_codes.iter().copied().collect();
                 assert_eq!(audit.split(',').collect::<BTreeSet<_>>(), unique, "{name}");
             }
-            covered.insert((
-                report.kind.kind,
-                request["operation"].as_str().unwrap().to_owned(),
-            ));
+            covered.insert((*kind, request["operation"].as_str().unwrap().to_owned()));
         }
 
         // /warn: same findings, never denied.
@@ -119,12 +138,12 @@ fn verdicts_follow_the_library_findings() {
             "{name}"
         );
     }
-    for kind in WORKLOAD_KINDS {
+    let kinds = WORKLOAD_KINDS.iter().map(|k| k.kind);
+    for kind in kinds.chain(velero_hooks_webhook::velero::VELERO_KINDS) {
         for operation in ["CREATE", "UPDATE"] {
             assert!(
-                covered.contains(&(kind.kind, operation.to_owned())),
-                "no fixture for {} {operation}",
-                kind.kind
+                covered.contains(&(kind, operation.to_owned())),
+                "no fixture for {kind} {operation}"
             );
         }
     }
