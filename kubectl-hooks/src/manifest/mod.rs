@@ -275,14 +275,16 @@ pub fn parse_documents(source: &str, text: &str) -> (Vec<Document>, Vec<InputErr
 /// kubectl's YAML 1.1 scalar types (see [`yaml`]);
 /// directives (`%YAML 1.2`) and comment-only documents are skipped.
 pub fn for_each_document(source: &str, text: &str, visit: impl FnMut(Document)) -> Vec<InputError> {
-    for_each_document_at(source, text.trim_start_matches('\u{feff}'), 1, visit)
+    for_each_document_at(source, text.trim_start_matches('\u{feff}'), 1, false, visit)
 }
 
-/// [`for_each_document`] for a part of an input that starts on line `first_line`.
+/// [`for_each_document`] for a part of an input that starts on line `first_line`; with
+/// `prune`, objects keep only what the rules and the planner read (see [`yaml::OBJECT`]).
 fn for_each_document_at(
     source: &str,
     text: &str,
     first_line: usize,
+    prune: bool,
     mut visit: impl FnMut(Document),
 ) -> Vec<InputError> {
     let mut errors = Vec::new();
@@ -294,7 +296,7 @@ fn for_each_document_at(
         }) {
             continue;
         }
-        let values = match parse_document(piece) {
+        let values = match parse_document(piece, prune) {
             Ok(values) => values,
             Err((error_line, message)) => {
                 errors.push(InputError {
@@ -320,7 +322,7 @@ fn for_each_document_at(
 
 /// The values of one document with the 1-based line (within the document) each starts
 /// on, or the line and message of why it cannot be read.
-fn parse_document(piece: &str) -> Result<Vec<(usize, Value)>, (usize, String)> {
+fn parse_document(piece: &str, prune: bool) -> Result<Vec<(usize, Value)>, (usize, String)> {
     let trimmed = piece.trim_start();
     if trimmed.starts_with(['{', '[']) {
         let line = 1 + piece[..piece.len() - trimmed.len()].matches('\n').count();
@@ -336,7 +338,12 @@ fn parse_document(piece: &str) -> Result<Vec<(usize, Value)>, (usize, String)> {
             Err(_) => {}
         }
     }
-    yaml::parse(piece).map_err(|err| (err.line.max(1), one_line(&err.message)))
+    let parsed = if prune {
+        yaml::parse_pruned(piece)
+    } else {
+        yaml::parse(piece)
+    };
+    parsed.map_err(|err| (err.line.max(1), one_line(&err.message)))
 }
 
 /// The parser's message on one line, cut short: it may quote a line of the input, and an

@@ -4,7 +4,8 @@
 //! A manifest stream is read a few MiB at a time and cut at document markers, so memory
 //! holds a handful of batches whatever the input's size (a 100 MB `helm template` output
 //! never sits in memory whole). Each batch is parsed and checked by one of the worker
-//! threads; batches are numbered and their results put back in order.
+//! threads; batches are numbered and their results put back in order. Objects keep only
+//! what the rules and the planner read (`yaml::OBJECT`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -81,7 +82,7 @@ fn work<T>(
                 text,
             } => {
                 let mut objects = Vec::new();
-                let errors = for_each_document_at(&source, &text, first_line, |doc| {
+                let errors = for_each_document_at(&source, &text, first_line, true, |doc| {
                     objects.extend(check(doc));
                 });
                 Checked { objects, errors }

@@ -34,12 +34,46 @@ pub struct YamlError {
 
 /// Parses every document of `text` into a value, with the 1-based line it starts on.
 pub fn parse(text: &str) -> Result<Vec<(usize, Value)>, YamlError> {
+    parse_with(text, None)
+}
+
+/// Like [`parse`], but keeps of each object only what the rules and the planner read
+/// ([`OBJECT`]): everything is still parsed (a syntax error anywhere is found), but the
+/// rest is never allocated. Velero's own objects, whose whole spec matters, and documents
+/// with anchors (an alias may copy a skipped node) are read whole.
+pub fn parse_pruned(text: &str) -> Result<Vec<(usize, Value)>, YamlError> {
+    match parse_with(text, Some(&OBJECT)) {
+        Ok(documents)
+            if !documents.iter().any(|(_, v)| {
+                v.pointer("/apiVersion").and_then(Value::as_str) == Some(VELERO_API)
+            }) =>
+        {
+            Ok(documents)
+        }
+        Err(err) if err.message != RESTART => Err(err),
+        _ => parse_with(text, None),
+    }
+}
+
+const VELERO_API: &str = "velero.io/v1";
+/// Not an error: the pruned reading met an anchor in a skipped node.
+const RESTART: &str = "\0restart";
+
+fn parse_with(text: &str, shape: Option<&'static Shape>) -> Result<Vec<(usize, Value)>, YamlError> {
     let mut options = Options::default();
     // As libyaml (and so kubectl's go-yaml) reads a block scalar that ends the input.
     options.block_scalar_eof_without_line_feed = true;
     // Comments carry nothing kubectl reads; not emitting them saves an event per comment.
     options.set_emit_comments(false);
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        pruning: shape.is_some(),
+        root: shape.unwrap_or(&Shape::All),
+        documents: Vec::new(),
+        document_line: 0,
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        alias_nodes: 0,
+    };
     for event in Parser::new_from_str_with_options(text, options) {
         let (event, span) = event.map_err(|err| YamlError {
             line: err.marker().line(),
@@ -55,8 +89,92 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Value)>, YamlError> {
     Ok(builder.documents)
 }
 
-#[derive(Default)]
+/// What to keep of a value while reading it.
+#[derive(Debug)]
+pub enum Shape {
+    All,
+    /// Of a mapping, these keys (each by its own shape); other keys are read and dropped.
+    Fields(&'static [(&'static str, Shape)]),
+    /// Of a sequence, every item by this shape.
+    Each(&'static Shape),
+    /// Read and dropped.
+    Skip,
+}
+
+use Shape::{All, Each, Fields};
+
+const METADATA: Shape = Fields(&[
+    ("name", All),
+    ("generateName", All),
+    ("namespace", All),
+    ("uid", All),
+    ("labels", All),
+    ("annotations", All),
+    ("ownerReferences", All),
+    ("deletionTimestamp", All),
+]);
+const CONTAINERS: Shape = Each(&Fields(&[("name", All)]));
+const INIT_CONTAINERS: Shape = Each(&Fields(&[("name", All), ("restartPolicy", All)]));
+const TEMPLATE: Shape = Fields(&[
+    ("metadata", METADATA),
+    (
+        "spec",
+        Fields(&[
+            ("containers", CONTAINERS),
+            ("initContainers", INIT_CONTAINERS),
+        ]),
+    ),
+]);
+/// What the rules and the planner read of any object, whatever its kind (the kind may come
+/// after the spec): the places a pod template can be, as in the library's `pruned` module,
+/// plus labels, `deletionTimestamp` and `status.phase` for the planner. A `List` is kept
+/// whole.
+pub const OBJECT: Shape = Fields(&[
+    ("apiVersion", All),
+    ("kind", All),
+    ("metadata", METADATA),
+    ("items", All),
+    ("template", TEMPLATE),
+    (
+        "spec",
+        Fields(&[
+            ("containers", CONTAINERS),
+            ("initContainers", INIT_CONTAINERS),
+            ("template", TEMPLATE),
+            (
+                "jobTemplate",
+                Fields(&[("spec", Fields(&[("template", TEMPLATE)]))]),
+            ),
+        ]),
+    ),
+    ("status", Fields(&[("phase", All)])),
+]);
+
+impl Shape {
+    fn field(&'static self, key: &str) -> &'static Shape {
+        match self {
+            All => &All,
+            Fields(fields) => fields
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map_or(&Shape::Skip, |(_, shape)| shape),
+            Each(_) | Shape::Skip => &Shape::Skip,
+        }
+    }
+
+    fn item(&'static self) -> &'static Shape {
+        match self {
+            All => &All,
+            Each(shape) => shape,
+            Fields(_) | Shape::Skip => &Shape::Skip,
+        }
+    }
+}
+
 struct Builder {
+    /// The shape of each document; `None`: keep everything.
+    pruning: bool,
+    root: &'static Shape,
     documents: Vec<(usize, Value)>,
     document_line: usize,
     stack: Vec<Frame>,
@@ -70,6 +188,7 @@ enum Frame {
         items: Vec<Value>,
         anchor: usize,
         nodes: usize,
+        item_shape: &'static Shape,
     },
     Mapping {
         map: Map<String, Value>,
@@ -77,7 +196,12 @@ enum Frame {
         nodes: usize,
         key: Option<Key>,
         merges: Vec<Value>,
+        shape: &'static Shape,
+        /// Keys whose values were read and dropped (a key given twice is still an error).
+        dropped: Vec<String>,
     },
+    /// A collection read and dropped, nested in other dropped ones or in a kept mapping.
+    Dropped,
 }
 
 enum Key {
@@ -111,10 +235,17 @@ impl Builder {
                     self.set_key(key);
                     return Ok(());
                 }
+                if self.pruning && anchor != 0 {
+                    return Err(RESTART.to_owned());
+                }
+                if matches!(self.next_shape(), Shape::Skip) {
+                    return self.drop_value();
+                }
                 let value = scalar(text, style, tag.as_deref())?;
                 self.remember(anchor, &value, 1);
                 self.add(value, 1)?;
             }
+            Event::Alias(_) if matches!(self.next_shape(), Shape::Skip) => self.drop_value()?,
             Event::Alias(id) => {
                 let Some(Some((value, nodes))) = self.anchors.get(id) else {
                     return Err("alias to an anchor that is not defined before it".to_owned());
@@ -131,20 +262,37 @@ impl Builder {
             }
             Event::SequenceStart(_, anchor, tag) => {
                 self.check_collection_tag(tag.as_deref(), "seq")?;
-                self.push(Frame::Sequence {
-                    items: Vec::new(),
-                    anchor,
-                    nodes: 1,
+                if self.pruning && anchor != 0 {
+                    return Err(RESTART.to_owned());
+                }
+                let shape = self.next_shape();
+                self.push(match shape {
+                    Shape::Skip => Frame::Dropped,
+                    _ => Frame::Sequence {
+                        items: Vec::new(),
+                        anchor,
+                        nodes: 1,
+                        item_shape: shape.item(),
+                    },
                 })?;
             }
             Event::MappingStart(_, anchor, tag) => {
                 self.check_collection_tag(tag.as_deref(), "map")?;
-                self.push(Frame::Mapping {
-                    map: Map::new(),
-                    anchor,
-                    nodes: 1,
-                    key: None,
-                    merges: Vec::new(),
+                if self.pruning && anchor != 0 {
+                    return Err(RESTART.to_owned());
+                }
+                let shape = self.next_shape();
+                self.push(match shape {
+                    Shape::Skip => Frame::Dropped,
+                    _ => Frame::Mapping {
+                        map: Map::new(),
+                        anchor,
+                        nodes: 1,
+                        key: None,
+                        merges: Vec::new(),
+                        shape,
+                        dropped: Vec::new(),
+                    },
                 })?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -153,6 +301,7 @@ impl Builder {
                         items,
                         anchor,
                         nodes,
+                        ..
                     }) => (Value::Array(items), anchor, nodes),
                     Some(Frame::Mapping {
                         mut map,
@@ -164,12 +313,44 @@ impl Builder {
                         merge_into(&mut map, merges)?;
                         (Value::Object(map), anchor, nodes)
                     }
+                    Some(Frame::Dropped) => return self.drop_value(),
                     None => return Err("unbalanced collection end".to_owned()),
                 };
                 self.remember(anchor, &value, nodes);
                 self.add(value, nodes)?;
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The shape of the node that comes next.
+    fn next_shape(&self) -> &'static Shape {
+        match self.stack.last() {
+            None => self.root,
+            Some(Frame::Sequence { item_shape, .. }) => item_shape,
+            Some(Frame::Mapping {
+                key: Some(Key::Name(name)),
+                shape,
+                ..
+            }) => shape.field(name),
+            // A key that is not a plain scalar, or a merge source: kept whole.
+            Some(Frame::Mapping { .. }) => &All,
+            Some(Frame::Dropped) => &Shape::Skip,
+        }
+    }
+
+    /// A value read and dropped: its key still counts, so that a key given twice is found.
+    fn drop_value(&mut self) -> Result<(), String> {
+        if let Some(Frame::Mapping {
+            key, map, dropped, ..
+        }) = self.stack.last_mut()
+            && let Some(Key::Name(name)) = key.take()
+        {
+            if map.contains_key(&name) || dropped.contains(&name) {
+                return Err(duplicate_key_message(&name));
+            }
+            dropped.push(name);
         }
         Ok(())
     }
@@ -210,11 +391,13 @@ impl Builder {
                 *nodes += added;
                 items.push(value);
             }
+            Some(Frame::Dropped) => {}
             Some(Frame::Mapping {
                 map,
                 key,
                 nodes,
                 merges,
+                dropped,
                 ..
             }) => {
                 *nodes += added;
@@ -223,7 +406,7 @@ impl Builder {
                     None => *key = Some(Key::Name(key_text(&value)?)),
                     Some(Key::Merge) => merges.push(value),
                     Some(Key::Name(name)) => {
-                        if map.contains_key(&name) {
+                        if map.contains_key(&name) || dropped.contains(&name) {
                             return Err(duplicate_key_message(&name));
                         }
                         map.insert(name, value);
@@ -506,6 +689,39 @@ mod tests {
 
         let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn pruned_objects_keep_what_the_rules_read_and_nothing_else() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {a: b}\n  annotations: {x: z}\n  managedFields: [{manager: kubectl}]\nspec:\n  replicas: 2\n  template:\n    metadata:\n      labels: {app: web}\n      annotations: {pre.hook.backup.velero.io/command: '[\"a\"]'}\n    spec:\n      containers:\n      - name: app\n        image: nginx\n        env: [{name: A, value: '1'}]\n      initContainers: [{name: i, image: busybox, restartPolicy: Always}]\nstatus: {phase: Running, replicas: 2}\n";
+        let pruned = parse_pruned(text).unwrap().remove(0).1;
+        assert_eq!(
+            pruned,
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "labels": {"a": "b"}, "annotations": {"x": "z"}},
+                "spec": {"template": {
+                    "metadata": {"labels": {"app": "web"}, "annotations": {"pre.hook.backup.velero.io/command": "[\"a\"]"}},
+                    "spec": {"containers": [{"name": "app"}], "initContainers": [{"name": "i", "restartPolicy": "Always"}]}}},
+                "status": {"phase": "Running"}
+            })
+        );
+    }
+
+    #[test]
+    fn pruning_still_finds_every_error_and_keeps_what_needs_the_whole() {
+        // A syntax error in a dropped part, and a key given twice beside a dropped value.
+        assert!(parse_pruned("kind: Pod\nspec:\n  x: [\n").is_err());
+        let err = parse_pruned("kind: Pod\nspec:\n  replicas: 1\n  replicas: 2\n").unwrap_err();
+        assert!(
+            err.message.contains("`replicas` is written twice"),
+            "{err:?}"
+        );
+        // Velero's objects and documents with anchors are read whole.
+        let velero = "apiVersion: velero.io/v1\nkind: Schedule\nspec:\n  template:\n    hooks: {resources: [{name: a}]}\n";
+        assert_eq!(parse_pruned(velero).unwrap(), parse(velero).unwrap());
+        let anchored = "kind: Pod\nx: &a {name: c}\nspec:\n  containers: [*a]\n";
+        assert_eq!(parse_pruned(anchored).unwrap(), parse(anchored).unwrap());
     }
 
     #[test]
