@@ -27,7 +27,16 @@ fn text(v: &Value) -> &str {
     v.as_str().unwrap()
 }
 
-/// A review of a `kind` object whose pod template has a broken hook.
+/// Velero's own objects the chart registers for /validate and /warn (never /mutate):
+/// (resource, kind).
+const VELERO_RESOURCES: [(&str, &str); 3] = [
+    ("backups", "Backup"),
+    ("schedules", "Schedule"),
+    ("restores", "Restore"),
+];
+
+/// A review of a `kind` object whose pod template (or, for Velero's objects, whose spec
+/// hooks) has a broken hook.
 fn review_for(group: &str, kind: &str, api_version: &str, resource: &str) -> Value {
     let annotations = json!({"pre.hook.backup.velero.io/command": "/sbin/fsfreeze --freeze /data"});
     let pod = json!({"metadata": {"annotations": annotations}, "spec": {"containers": [{"name": "app"}]}});
@@ -39,6 +48,20 @@ fn review_for(group: &str, kind: &str, api_version: &str, resource: &str) -> Val
         }
         "PodTemplate" => object["template"] = pod,
         "CronJob" => object["spec"] = json!({"jobTemplate": {"spec": {"template": pod}}}),
+        "Backup" | "Schedule" | "Restore" => {
+            let exec =
+                json!({"exec": {"command": ["/sbin/fsfreeze --freeze /data"], "onError": "Fail"}});
+            let hooks = if kind == "Restore" {
+                json!({"resources": [{"name": "h", "postHooks": [exec]}]})
+            } else {
+                json!({"resources": [{"name": "h", "pre": [exec]}]})
+            };
+            object["spec"] = if kind == "Schedule" {
+                json!({"schedule": "@daily", "template": {"hooks": hooks}})
+            } else {
+                json!({"hooks": hooks})
+            };
+        }
         _ => object["spec"] = json!({"template": pod}),
     }
     json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
@@ -57,11 +80,15 @@ async fn server_serves_exactly_the_registered_paths_and_kinds() {
         .collect();
     assert_eq!(registered_paths, served);
 
-    let handled: BTreeSet<(&str, &str)> = WORKLOAD_KINDS
+    let workloads: BTreeSet<(&str, &str)> = WORKLOAD_KINDS
         .iter()
         .map(|k| (k.group(), k.resource))
         .collect();
     for path in &registered_paths {
+        let mut handled = workloads.clone();
+        if *path != "/mutate" {
+            handled.extend(VELERO_RESOURCES.iter().map(|(r, _)| ("velero.io", *r)));
+        }
         let resources: BTreeSet<(&str, &str)> = rules
             .iter()
             .filter(|r| text(&r["path"]) == *path)
@@ -94,11 +121,18 @@ async fn server_serves_exactly_the_registered_paths_and_kinds() {
             text(&rule["group"]),
             text(&rule["resource"]),
         );
-        let kind = WORKLOAD_KINDS
-            .iter()
-            .find(|k| k.group() == group && k.resource == resource)
-            .unwrap();
-        let body = review_for(group, kind.kind, kind.api_version, resource);
+        let body = match VELERO_RESOURCES.iter().find(|(r, _)| *r == resource) {
+            Some((_, kind)) if group == "velero.io" => {
+                review_for(group, kind, "velero.io/v1", resource)
+            }
+            _ => {
+                let kind = WORKLOAD_KINDS
+                    .iter()
+                    .find(|k| k.group() == group && k.resource == resource)
+                    .unwrap();
+                review_for(group, kind.kind, kind.api_version, resource)
+            }
+        };
         let request = axum::http::Request::post(path)
             .header("content-type", "application/json")
             .body(Body::from(serde_json::to_vec(&body).unwrap()))

@@ -91,6 +91,21 @@ not guard its own pods) and kube-system, plus the user's list.
 {{- end -}}
 
 {{/*
+Namespaces whose Velero objects (Backups, Schedules, Restores) are never sent:
+kube-system and webhook.excludeNamespaces, but not the release namespace,
+which is often Velero's own namespace. The release namespace is left out of
+the pod entries so the webhook's own pods can always start; it serves no
+Velero objects, so checking them there cannot lock it out.
+*/}}
+{{- define "velero-hooks.excludedVeleroNamespaces" -}}
+{{- $ns := list "kube-system" -}}
+{{- range .Values.webhook.excludeNamespaces -}}
+{{- $ns = append $ns . -}}
+{{- end -}}
+{{- toJson (uniq $ns) -}}
+{{- end -}}
+
+{{/*
 namespaceSelector for one webhook entry. Argument: dict with "root" (the
 top-level context) and "modes" (the namespace modes the entry serves, a
 subset of enforce/warn/off). A namespace without the mode label, or with an
@@ -103,7 +118,7 @@ unknown value, has webhook.defaultMode.
 matchExpressions:
   - key: kubernetes.io/metadata.name
     operator: NotIn
-    values: {{ include "velero-hooks.excludedNamespaces" $root }}
+    values: {{ if .veleroObjects }}{{ include "velero-hooks.excludedVeleroNamespaces" $root }}{{ else }}{{ include "velero-hooks.excludedNamespaces" $root }}{{ end }}
 {{- if has $root.Values.webhook.defaultMode $modes }}
 {{- /* Unlabelled namespaces are in: exclude the explicit other modes. */}}
 {{- $others := list -}}
@@ -145,6 +160,40 @@ UPDATE. Keep in sync with ci/registered-rules.json (a test checks).
   operations: ["CREATE", "UPDATE"]
   resources: ["jobs", "cronjobs"]
   scope: Namespaced
+{{- end -}}
+
+{{/*
+Rules for Velero's own objects: their spec.hooks (a Schedule's
+spec.template.hooks). Keep in sync with ci/registered-rules.json.
+*/}}
+{{- define "velero-hooks.veleroRules" -}}
+- apiGroups: ["velero.io"]
+  apiVersions: ["v1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["backups", "schedules", "restores"]
+  scope: Namespaced
+{{- end -}}
+
+{{/*
+CEL for Velero's objects: only those with hooks are sent. A Schedule keeps
+its Backups' spec in spec.template (schedule_types.go), Backups and Restores
+in spec. has() of a field whose parent is missing is an evaluation error, so
+every parent is guarded. An UPDATE that removes every hook is not sent
+(nothing left to check). Backups made from a Schedule (label
+velero.io/schedule-name, set by Velero's backup builder FromSchedule) carry
+the Schedule's hooks, checked when the Schedule was written: like
+controller-made objects they are skipped with webhook.skipControllerOwned, so
+a Schedule admitted before the webhook keeps producing its Backups.
+*/}}
+{{- define "velero-hooks.veleroMatchConditions" -}}
+- name: has-spec-hooks
+  expression: {{ "has(object.spec) && (request.kind.kind == 'Schedule' ? (has(object.spec.template) && has(object.spec.template.hooks)) : has(object.spec.hooks))" | quote }}
+{{- if .Values.webhook.skipControllerOwned }}
+- name: not-controller-owned
+  expression: {{ "!(has(object.metadata) && has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller == true))" | quote }}
+- name: not-made-from-a-schedule
+  expression: {{ "!(request.kind.kind == 'Backup' && has(object.metadata) && has(object.metadata.labels) && 'velero.io/schedule-name' in object.metadata.labels)" | quote }}
+{{- end }}
 {{- end -}}
 
 {{/*

@@ -360,10 +360,20 @@ fn validating_webhooks_registration_fields() {
         .iter()
         .map(|w| w.name.as_str())
         .collect();
-    assert_eq!(names, ["validate.velero-hooks.io", "warn.velero-hooks.io"]);
+    assert_eq!(
+        names,
+        [
+            "validate.velero-hooks.io",
+            "warn.velero-hooks.io",
+            "validate-velero-objects.velero-hooks.io",
+            "warn-velero-objects.velero-hooks.io"
+        ]
+    );
     for (name, path) in [
         ("validate.velero-hooks.io", "/validate"),
         ("warn.velero-hooks.io", "/warn"),
+        ("validate-velero-objects.velero-hooks.io", "/validate"),
+        ("warn-velero-objects.velero-hooks.io", "/warn"),
     ] {
         let w = entry(&vwc, name);
         assert_eq!(w.admission_review_versions, ["v1"]);
@@ -380,7 +390,25 @@ fn validating_webhooks_registration_fields() {
         assert_eq!(w.client_config.ca_bundle, None);
         let conditions = w.match_conditions.as_ref().expect("matchConditions");
         let cnames: Vec<_> = conditions.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(cnames, ["has-velero-annotations", "not-controller-owned"]);
+        if name.contains("velero-objects") {
+            assert_eq!(
+                cnames,
+                [
+                    "has-spec-hooks",
+                    "not-controller-owned",
+                    "not-made-from-a-schedule"
+                ]
+            );
+            let rules = w.rules.as_ref().unwrap();
+            assert_eq!(rules.len(), 1);
+            assert_eq!(rules[0].api_groups.as_deref().unwrap(), ["velero.io"]);
+            assert_eq!(
+                rules[0].resources.as_deref().unwrap(),
+                ["backups", "schedules", "restores"]
+            );
+        } else {
+            assert_eq!(cnames, ["has-velero-annotations", "not-controller-owned"]);
+        }
     }
     assert_eq!(
         vwc.metadata.annotations.unwrap()["cert-manager.io/inject-ca-from"],
@@ -418,6 +446,50 @@ fn namespace_selector_leaves_out_release_namespace_and_kube_system_and_routes_by
     );
     assert_eq!(
         expressions("warn.velero-hooks.io"),
+        [
+            excluded,
+            (
+                "velero-hooks.io/mode".into(),
+                "In".into(),
+                vec!["warn".into()]
+            )
+        ]
+    );
+}
+
+#[test]
+fn velero_objects_are_routed_by_label_and_kept_in_the_release_namespace() {
+    // Installed into Velero's own namespace, the chart must still see its Schedules.
+    let vwc = validating(&["webhook.excludeNamespaces={team-sandbox}"]);
+    let expressions = |name: &str| {
+        entry(&vwc, name)
+            .namespace_selector
+            .clone()
+            .unwrap()
+            .match_expressions
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.key, e.operator, e.values.unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    let excluded = (
+        "kubernetes.io/metadata.name".to_string(),
+        "NotIn".to_string(),
+        vec!["kube-system".to_string(), "team-sandbox".to_string()],
+    );
+    assert_eq!(
+        expressions("validate-velero-objects.velero-hooks.io"),
+        [
+            excluded.clone(),
+            (
+                "velero-hooks.io/mode".into(),
+                "NotIn".into(),
+                vec!["warn".into(), "off".into()]
+            )
+        ]
+    );
+    assert_eq!(
+        expressions("warn-velero-objects.velero-hooks.io"),
         [
             excluded,
             (
