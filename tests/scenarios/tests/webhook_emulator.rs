@@ -111,3 +111,99 @@ async fn emulated_apiserver_gets_denials_and_warnings() {
     );
     emulator.shutdown().await;
 }
+
+/// Velero's own objects through the emulated API server and the real webhook, registered
+/// as the chart registers them (velero.io/v1 backups, schedules, restores; CREATE and
+/// UPDATE): a Schedule with broken hooks is refused on create, naming the Schedule and the
+/// spec path; a valid one is created; an update that breaks its hooks is refused, and one
+/// that only pauses it goes through.
+#[tokio::test]
+async fn emulated_apiserver_refuses_a_schedule_with_broken_hooks() {
+    install_provider();
+    let webhook = Webhook::start(&["--self-signed"]);
+    let ca = webhook.ca_pem.clone().unwrap();
+    let url = format!("https://127.0.0.1:{}/validate", webhook.https.port());
+    let rules = vec![WebhookRule::new(
+        &["CREATE", "UPDATE"],
+        &["velero.io"],
+        &["v1"],
+        &["backups", "schedules", "restores"],
+    )];
+    let mut config = EmulatorConfig::default().webhook(WebhookConfig::validating(
+        "validate-velero-objects.velero-hooks.io",
+        &url,
+        &ca,
+        rules,
+    ));
+    for rt in kube_emulator::velero::resource_types() {
+        config = config.resource_type(rt);
+    }
+    let emulator = Emulator::start(config).await.unwrap();
+    emulator.store().ensure_namespace("velero").unwrap();
+    let mut api = connect(
+        emulator.addr(),
+        tls_config(emulator.ca_pem(), Proto::H1),
+        Proto::H1,
+    )
+    .await
+    .unwrap();
+    let token = format!("Bearer {}", emulator.token());
+    let headers = [("authorization", token.as_str())];
+    let path = "/apis/velero.io/v1/namespaces/velero/schedules";
+
+    let denied = api
+        .request("POST", path, &headers, manifest("schedule-create-denied"))
+        .await
+        .unwrap();
+    assert_eq!(denied.status, 403, "{}", denied.text());
+    let message = denied.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(
+            "admission webhook \"validate-velero-objects.velero-hooks.io\" denied the request: schedule/nightly-db: spec.template.hooks.resources[0].pre[0].exec.command:"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("\nschedule/nightly-db: spec.template.hooks.resources[0].pre[0].exec.timeout: `30` is not a Go duration"),
+        "{message}"
+    );
+    assert!(
+        emulator
+            .store()
+            .get("velero.io", "v1", "schedules", Some("velero"), "nightly-db")
+            .is_err()
+    );
+
+    let created = api
+        .request(
+            "POST",
+            path,
+            &headers,
+            manifest("schedule-create-valid-allowed"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, 201, "{}", created.text());
+    let stored = created.json();
+    let item = format!("{path}/nightly-db");
+
+    // Breaking the hooks of the stored Schedule is refused.
+    let broken: Value = serde_json::from_slice(&manifest("schedule-create-denied")).unwrap();
+    let mut update = stored.clone();
+    update["spec"]["template"]["hooks"] = broken["spec"]["template"]["hooks"].clone();
+    let refused = api
+        .request("PUT", &item, &headers, serde_json::to_vec(&update).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.text());
+
+    // Pausing it leaves the hooks alone: allowed.
+    let mut paused = stored;
+    paused["spec"]["paused"] = Value::Bool(true);
+    let allowed = api
+        .request("PUT", &item, &headers, serde_json::to_vec(&paused).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    emulator.shutdown().await;
+}
