@@ -46,13 +46,16 @@ fn json(output: &Output) -> Value {
 fn every_broken_example_reports_the_mistake_it_is_about() {
     let dir = repo().join("examples/broken");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        // examples/broken/velero: Backups, Schedules and Restores (checked by the library's
-        // tests/examples.rs until validate reads those kinds).
-        if path.is_dir() {
-            continue;
-        }
+    // Pods and workloads, then Backups, Schedules and Restores (examples/broken/velero).
+    let paths = [dir.clone(), dir.join("velero")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.is_dir())
+        .collect::<Vec<_>>();
+    let mut velero = 0;
+    for path in paths {
+        velero += usize::from(path.parent().unwrap().ends_with("velero"));
         let text = std::fs::read_to_string(&path).unwrap();
         let expected = text
             .lines()
@@ -83,7 +86,8 @@ fn every_broken_example_reports_the_mistake_it_is_about() {
         );
         seen += 1;
     }
-    assert!(seen >= 25, "only {seen} broken examples");
+    assert!(seen >= 48, "only {seen} broken examples");
+    assert!(velero >= 23, "only {velero} broken Velero-object examples");
 }
 
 #[test]
@@ -91,7 +95,7 @@ fn the_good_example_is_clean() {
     let output = hooks(&["validate", "-f", "examples/good"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     assert!(
-        stdout(&output).contains("3 objects checked, 3 with hooks: 0 errors, 0 warnings"),
+        stdout(&output).contains("4 objects checked, 4 with hooks: 0 errors, 0 warnings"),
         "{}",
         stdout(&output)
     );

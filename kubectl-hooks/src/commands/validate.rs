@@ -348,7 +348,7 @@ struct JsonObject<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum JsonHook<'a> {
-    Annotation(HookSummary),
+    Annotation(Box<HookSummary>),
     Spec(&'a SpecHook),
 }
 
@@ -387,7 +387,7 @@ fn json_report<'a>(
                 namespace: c.report.namespace.as_deref(),
                 hooks: hook_summaries(&c.report.hooks)
                     .into_iter()
-                    .map(JsonHook::Annotation)
+                    .map(|hook| JsonHook::Annotation(Box::new(hook)))
                     .chain(c.spec_hooks.iter().map(JsonHook::Spec))
                     .collect(),
                 findings: c

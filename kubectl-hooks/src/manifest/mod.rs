@@ -47,17 +47,14 @@ impl Document {
     }
 
     /// The 1-based line where a field path such as `spec.hooks.resources[2].pre[0].exec.timeout`
-    /// is written (or its deepest written parent), searching from the object's own name for
-    /// `List`s; else the document's line. The text is parsed again only for this call.
+    /// is written (or its deepest written parent), in this object's own item for `List`s;
+    /// else the document's line. The text is parsed again only for this call.
     pub fn line_of_path(&self, path: &str) -> usize {
-        let from = self
+        let name = self
             .object
             .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .and_then(|name| self.text.index().name(name))
-            .unwrap_or(0)
-            .saturating_sub(8);
-        paths::line_of_path(&self.text.text, path, from + 1)
+            .and_then(Value::as_str);
+        paths::line_of_path(&self.text.text, path, name)
             .map_or(self.line, |l| self.text.first_line + l - 1)
     }
 }

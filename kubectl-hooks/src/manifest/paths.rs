@@ -41,23 +41,26 @@ enum Frame {
     },
 }
 
-/// The 1-based line (within `text`) where `path` is written, at or after line `from`
-/// (1-based; for an object of a `List`, its own part of the text). When the path itself is
-/// not written (a field left out), the line of its deepest written ancestor. The path is
-/// matched from the document's root or from an item of its `items` (a `List`). `None` when
-/// nothing of the path is written or the text cannot be parsed.
-pub fn line_of_path(text: &str, path: &str, from: usize) -> Option<usize> {
+/// The 1-based line (within `text`) where `path` is written. When the path itself is not
+/// written (a field left out), the line of its deepest written ancestor. The path is matched
+/// from the document's root or, in a `List`, within the item whose `metadata.name` is
+/// `name`. `None` when nothing of the path is written or the text cannot be parsed.
+pub fn line_of_path(text: &str, path: &str, name: Option<&str>) -> Option<usize> {
     let target = segments(path)?;
     let mut options = Options::default();
     options.block_scalar_eof_without_line_feed = true;
     options.set_emit_comments(false);
     let mut stack: Vec<Frame> = Vec::new();
-    // The deepest match so far: (segments matched, line).
-    let mut best: Option<(usize, usize)> = None;
+    // The deepest match so far, by where it was found (`None`: from the root, else the
+    // `List` item): (segments matched, line).
+    let mut best: Vec<(Option<usize>, usize, usize)> = Vec::new();
+    // The `List` item named `name`, once seen.
+    let mut named_item = None;
     for event in Parser::new_from_str_with_options(text, options) {
-        let (event, span) = event.ok()?;
+        let Ok((event, span)) = event else {
+            break;
+        };
         let line = span.start.line();
-        // A node starts here (a key, a value or an item): where is it?
         let starts_node = matches!(
             event,
             Event::Scalar(..)
@@ -75,32 +78,25 @@ pub fn line_of_path(text: &str, path: &str, from: usize) -> Option<usize> {
                 if let Some(Frame::Mapping { key: slot }) = stack.last_mut() {
                     *slot = Some(key);
                 }
-                if line >= from
-                    && let Some(depth) = matched(&stack, &target)
-                {
-                    if depth == target.len() {
-                        return Some(line);
-                    }
-                    if best.is_none_or(|(d, _)| depth > d) {
-                        best = Some((depth, line));
-                    }
+                if let Some((item, depth)) = matched(&stack, &target) {
+                    remember(&mut best, item, depth, line);
                 }
                 // A complex key's own events are not followed further.
                 if !matches!(event, Event::Scalar(..)) {
-                    return best.map(|(_, l)| l);
+                    break;
                 }
                 continue;
             }
-            if line >= from
-                && matches!(stack.last(), Some(Frame::Sequence { .. }))
-                && let Some(depth) = matched(&stack, &target)
+            if let Event::Scalar(value, ..) = &event
+                && name == Some(value.as_ref())
+                && let Some(item) = item_named(&stack)
             {
-                if depth == target.len() {
-                    return Some(line);
-                }
-                if best.is_none_or(|(d, _)| depth > d) {
-                    best = Some((depth, line));
-                }
+                named_item.get_or_insert(item);
+            }
+            if matches!(stack.last(), Some(Frame::Sequence { .. }))
+                && let Some((item, depth)) = matched(&stack, &target)
+            {
+                remember(&mut best, item, depth, line);
             }
         }
         match event {
@@ -114,7 +110,40 @@ pub fn line_of_path(text: &str, path: &str, from: usize) -> Option<usize> {
             _ => {}
         }
     }
-    best.map(|(_, line)| line)
+    let found = |place: Option<usize>| best.iter().find(|(p, ..)| *p == place);
+    found(None)
+        .or_else(|| found(named_item))
+        .or_else(|| best.first())
+        .map(|&(_, _, line)| line)
+}
+
+/// Keeps the deepest match per place (the root, or one `List` item).
+fn remember(
+    best: &mut Vec<(Option<usize>, usize, usize)>,
+    item: Option<usize>,
+    depth: usize,
+    line: usize,
+) {
+    match best.iter_mut().find(|(place, ..)| *place == item) {
+        Some(entry) if depth > entry.1 => *entry = (item, depth, line),
+        Some(_) => {}
+        None => best.push((item, depth, line)),
+    }
+}
+
+/// The `List` item whose `metadata.name` the current value is.
+fn item_named(stack: &[Frame]) -> Option<usize> {
+    match stack {
+        [
+            Frame::Mapping { key: Some(items) },
+            Frame::Sequence { index },
+            Frame::Mapping {
+                key: Some(metadata),
+            },
+            Frame::Mapping { key: Some(name) },
+        ] if items == "items" && metadata == "metadata" && name == "name" => Some(*index),
+        _ => None,
+    }
 }
 
 /// After a value or an item: the mapping waits for its next key, the sequence counts on.
@@ -127,18 +156,22 @@ fn node_done(stack: &mut [Frame]) {
 }
 
 /// How many segments of `target` the current node's path matches, when that path is a
-/// prefix of `target` (from the root, or from an item of a `List`'s `items`).
-fn matched(stack: &[Frame], target: &[Segment]) -> Option<usize> {
+/// prefix of `target`: from the root (`None`), or from `List` item `i` (`Some(i)`).
+fn matched(stack: &[Frame], target: &[Segment]) -> Option<(Option<usize>, usize)> {
     let path = stack.iter().map(|frame| match frame {
         Frame::Mapping { key } => key.as_deref().map(Seg::Key),
         Frame::Sequence { index } => Some(Seg::Index(*index)),
     });
     let path: Vec<Seg> = path.collect::<Option<_>>()?;
-    let relative = match path.as_slice() {
-        [Seg::Key("items"), Seg::Index(_), rest @ ..] if !is_prefix(&path, target) => rest,
-        all => all,
-    };
-    is_prefix(relative, target).then_some(relative.len())
+    if is_prefix(&path, target) {
+        return Some((None, path.len()));
+    }
+    match path.as_slice() {
+        [Seg::Key("items"), Seg::Index(item), rest @ ..] if is_prefix(rest, target) => {
+            Some((Some(*item), rest.len()))
+        }
+        _ => None,
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -184,11 +217,11 @@ spec:
     #[test]
     fn finds_a_spec_path_by_keys_and_indexes() {
         let path = "spec.template.hooks.resources[1].pre[1].exec.timeout";
-        assert_eq!(line_of_path(SCHEDULE, path, 1), Some(19));
+        assert_eq!(line_of_path(SCHEDULE, path, None), Some(19));
         let path = "spec.template.hooks.resources[1].pre[0].exec.command";
-        assert_eq!(line_of_path(SCHEDULE, path, 1), Some(16));
+        assert_eq!(line_of_path(SCHEDULE, path, None), Some(16));
         assert_eq!(
-            line_of_path(SCHEDULE, "spec.template.hooks.resources[0]", 1),
+            line_of_path(SCHEDULE, "spec.template.hooks.resources[0]", None),
             Some(9)
         );
     }
@@ -196,24 +229,25 @@ spec:
     #[test]
     fn a_field_not_written_points_at_its_deepest_written_parent() {
         let path = "spec.template.hooks.resources[1].pre[0].exec.onError";
-        assert_eq!(line_of_path(SCHEDULE, path, 1), Some(15));
-        assert_eq!(line_of_path(SCHEDULE, "status.phase", 1), None);
+        assert_eq!(line_of_path(SCHEDULE, path, None), Some(15));
+        assert_eq!(line_of_path(SCHEDULE, "status.phase", None), None);
     }
 
     #[test]
     fn reads_json_and_list_items() {
         let json = "{\"kind\": \"Backup\",\n \"spec\": {\"hooks\": {\"resources\": [\n {\"name\": \"a\",\n  \"pre\": [{\"exec\": {\"timeout\": 5}}]}]}}}";
         let path = "spec.hooks.resources[0].pre[0].exec.timeout";
-        assert_eq!(line_of_path(json, path, 1), Some(4));
-        let list = "kind: List\nitems:\n- kind: Backup\n  spec:\n    ttl: 1h\n- kind: Backup\n  spec:\n    ttl: 2h\n";
-        assert_eq!(line_of_path(list, "spec.ttl", 1), Some(5));
-        assert_eq!(line_of_path(list, "spec.ttl", 6), Some(8));
+        assert_eq!(line_of_path(json, path, None), Some(4));
+        // Each object of a `List` finds the path in its own item, wherever its name is.
+        let list = "kind: List\nitems:\n- kind: Backup\n  metadata: {name: a}\n  spec:\n    ttl: 1h\n- kind: Backup\n  spec:\n    ttl: 2h\n  metadata:\n    name: b\n";
+        assert_eq!(line_of_path(list, "spec.ttl", Some("a")), Some(6));
+        assert_eq!(line_of_path(list, "spec.ttl", Some("b")), Some(9));
     }
 
     #[test]
     fn malformed_paths_and_text_find_nothing() {
-        assert_eq!(line_of_path(SCHEDULE, "spec..x", 1), None);
-        assert_eq!(line_of_path(SCHEDULE, "spec.x[y]", 1), None);
-        assert_eq!(line_of_path("a: [\n", "a", 1), None);
+        assert_eq!(line_of_path(SCHEDULE, "spec..x", None), None);
+        assert_eq!(line_of_path(SCHEDULE, "spec.x[y]", None), None);
+        assert_eq!(line_of_path("a: [\n", "b", None), None);
     }
 }

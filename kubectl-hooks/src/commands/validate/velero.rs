@@ -343,7 +343,8 @@ pub fn cross_check(
             {
                 finding.problem = format!("{}: {}", object.display_name(), finding.problem);
                 checked[index].report.findings.push(finding);
-                checked[index].finding_lines.push(None);
+                let line = checked[index].origin.line;
+                checked[index].finding_lines.push(line);
             }
         }
     }
