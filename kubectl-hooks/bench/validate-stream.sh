@@ -7,6 +7,7 @@
 # Usage: kubectl-hooks/bench/validate-stream.sh [DOCUMENTS] [FILES]
 #   DOCUMENTS  documents in the stream (default 10000, about 13 MB; 77000 is about 100 MB)
 #   FILES      small files in the directory case (default 20000)
+# Environment: BEFORE=/path/to/an/older/kubectl-hooks measures it on the same stream too.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo_root"
@@ -40,6 +41,14 @@ median_runs() { # command... -> "median_seconds peak_kib" over 5 runs
 }
 
 read -r ours_s ours_kib < <(median_runs "$binary" validate -f "$work/stream.yaml")
+if [[ -n "${BEFORE:-}" ]]; then
+    read -r before_s before_kib < <(median_runs "$BEFORE" validate -f "$work/stream.yaml")
+    python3 -c "
+import sys
+mb, s, kib = int(sys.argv[1]) / 1e6, float(sys.argv[2]), int(sys.argv[3])
+print(f'before ($BEFORE): {s:.3f} s, {mb/s:.1f} MB/s, peak RSS {kib/1024:.1f} MiB')
+" "$bytes" "$before_s" "$before_kib"
+fi
 floor_s=$("$venv/bin/python" - "$work/stream.yaml" <<'PY'
 import sys, time, ryml
 data = open(sys.argv[1], "rb").read()
