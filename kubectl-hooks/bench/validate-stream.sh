@@ -90,3 +90,19 @@ import sys
 n, s, kib, b = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 print(f'directory: {n} files in 1,000 directories, {b/1e6:.1f} MB: {s:.3f} s, {n/s:,.0f} files/s, peak RSS {kib/1024:.1f} MiB')
 " "$files" "$dir_s" "$dir_kib" "$repo_bytes"
+
+# One document with 20,000 findings (misspelt hook keys, 0.9 MB): locating each finding's
+# line must stay linear in the findings.
+python3 - "$work/findings.yaml" <<'PY'
+import sys
+lines = ["apiVersion: v1", "kind: Pod", "metadata:", "  name: many", "  annotations:"]
+lines += [f"    pre.hook.backup.velero.io/comand{i}: x" for i in range(20000)]
+lines += ["spec:", "  containers: [{name: c}]"]
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+read -r many_s many_kib < <(median_runs "$binary" validate -f "$work/findings.yaml")
+echo "20,000 findings in one document: ${many_s} s, peak RSS $((many_kib / 1024)) MiB"
+if [[ -n "${BEFORE:-}" ]]; then
+    read -r many_before_s _ < <(median_runs "$BEFORE" validate -f "$work/findings.yaml")
+    echo "20,000 findings, before: ${many_before_s} s"
+fi
