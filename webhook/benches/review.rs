@@ -24,6 +24,8 @@ fn bench(c: &mut Criterion) {
         ("deployment-create-denied", Mode::Enforce),
         ("deployment-create-valid-allowed", Mode::Enforce),
         ("deployment-update-hooks-untouched-warned", Mode::Enforce),
+        ("schedule-create-denied", Mode::Enforce),
+        ("schedule-update-hooks-untouched-warned", Mode::Enforce),
         (
             "deployment-create-legacy-plain-commands-denied",
             Mode::Mutate,
