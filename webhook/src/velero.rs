@@ -80,7 +80,9 @@ pub fn review(
         Err(undecodable) => vec![undecodable],
     };
     // A Backup created by a controller that owns it is never denied, as for pods: its
-    // spec was admitted with its owner.
+    // spec was admitted with its owner. Velero's schedule controller sets such an owner
+    // (controller: true) when the Schedule has `useOwnerReferencesInBackup`
+    // (`pkg/builder/backup_builder.go`, `FromSchedule`).
     let enforceable = !controlled(object) && changes_hooks(request, kind, object);
     let (response, verdict, codes) = respond(
         request,
