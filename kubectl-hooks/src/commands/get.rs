@@ -18,11 +18,16 @@ use crate::lean;
 use crate::render::Table;
 use crate::selection::{get_object, parse_kind};
 
+mod schedules;
+
+use schedules::{Run, ScheduleHook};
+
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   kubectl hooks get                      # pods and every workload kind in the namespace
   kubectl hooks get deploy -A            # every Deployment's hooks, all namespaces
-  kubectl hooks get pod/db-0 -o json     # the library's summary of one pod")]
+  kubectl hooks get pod/db-0 -o json     # the library's summary of one pod
+  kubectl hooks get pods --schedule nightly   # and the spec hooks Schedule nightly runs on each")]
 pub struct GetArgs {
     /// TYPE, TYPE/NAME or TYPE NAME (default: pods and every workload kind)
     #[arg(value_name = "TYPE[/NAME]", num_args = 0..=2)]
@@ -33,6 +38,20 @@ pub struct GetArgs {
     /// Output format: wide adds the hook source and the values as written
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<GetFormat>,
+    /// Also show the spec hooks this Schedule will run on each listed pod (repeatable)
+    #[arg(long = "schedule", value_name = "NAME")]
+    pub schedules: Vec<String>,
+    /// Also show the spec hooks of every Schedule in --velero-namespace
+    #[arg(long, conflicts_with = "schedules")]
+    pub all_schedules: bool,
+    /// The namespace Velero runs in (where its Schedules live)
+    #[arg(
+        long,
+        env = "VELERO_NAMESPACE",
+        default_value = "velero",
+        value_name = "NAMESPACE"
+    )]
+    pub velero_namespace: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,6 +87,8 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> anyhow::Result<ExitCode> {
 struct Listed {
     kind: &'static WorkloadKind,
     report: ObjectReport,
+    /// For pods, with `--schedule`: the spec hooks the Schedules run on it.
+    schedule_hooks: Vec<ScheduleHook>,
 }
 
 async fn run_live(
@@ -80,6 +101,8 @@ async fn run_live(
     let version = global.velero_version;
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
     let mut listed: Vec<Listed> = Vec::new();
+    // With --schedule, every listed pod is kept until the Schedules' hooks are known.
+    let schedules_wanted = !args.schedules.is_empty() || args.all_schedules;
     if let Some(name) = &name {
         let kind = kinds[0];
         let object = get_object(&cluster, kind, &cluster.namespace, name).await?;
@@ -90,8 +113,9 @@ async fn run_live(
             let mut found = Vec::new();
             let cluster = &cluster;
             async move {
+                let always = schedules_wanted && kind.kind == "Pod";
                 lean::for_each(cluster, kind, namespace, selector, |object| {
-                    keep(&mut found, kind, &object, version, false);
+                    keep(&mut found, kind, &object, version, always);
                 })
                 .await
                 .map(|()| found)
@@ -100,6 +124,30 @@ async fn run_live(
         for found in futures::future::join_all(lists).await {
             listed.extend(found?);
         }
+    }
+    if schedules_wanted {
+        let mut by_pod = schedules::by_pod(
+            &cluster,
+            &args.velero_namespace,
+            &args.schedules,
+            args.all_schedules,
+            version,
+        )
+        .await?;
+        for item in listed.iter_mut().filter(|l| l.kind.kind == "Pod") {
+            let id = (
+                item.report.namespace.clone().unwrap_or_default(),
+                item.report.name.clone(),
+            );
+            item.schedule_hooks = by_pod.remove(&id).unwrap_or_default();
+        }
+        let named = name.is_some();
+        listed.retain(|l| {
+            named
+                || !l.report.hooks.is_empty()
+                || !l.report.findings.is_empty()
+                || !l.schedule_hooks.is_empty()
+        });
     }
     match args.output {
         Some(GetFormat::Json) => println!("{}", serde_json::to_string_pretty(&summaries(&listed))?),
@@ -136,14 +184,24 @@ fn keep(
     if let Some(report) = check_object(object, version)
         && (always || !report.hooks.is_empty() || !report.findings.is_empty())
     {
-        listed.push(Listed { kind, report });
+        listed.push(Listed {
+            kind,
+            report,
+            schedule_hooks: Vec::new(),
+        });
     }
 }
 
 fn summaries(listed: &[Listed]) -> Value {
     let objects: Vec<Value> = listed
         .iter()
-        .map(|l| serde_json::to_value(l.report.summary()).unwrap_or(Value::Null))
+        .map(|l| {
+            let mut summary = serde_json::to_value(l.report.summary()).unwrap_or(Value::Null);
+            if let Some(hooks) = summary.get_mut("hooks").and_then(Value::as_array_mut) {
+                hooks.extend(l.schedule_hooks.iter().map(schedules::to_json));
+            }
+            summary
+        })
         .collect();
     serde_json::json!({ "objects": objects })
 }
@@ -151,7 +209,7 @@ fn summaries(listed: &[Listed]) -> Value {
 /// One table row: a hook, or the findings of an object not tied to any of its hooks.
 struct Row {
     phase: &'static str,
-    source: &'static str,
+    source: String,
     container: String,
     command: Vec<String>,
     on_error: String,
@@ -173,7 +231,8 @@ fn rows(hooks: &PodHooks) -> Vec<Row> {
                 "legacyAnnotation"
             } else {
                 "annotation"
-            },
+            }
+            .to_owned(),
             container: hook
                 .effective_container
                 .clone()
@@ -194,7 +253,7 @@ fn rows(hooks: &PodHooks) -> Vec<Row> {
     if let Some(hook) = &hooks.restore_post {
         rows.push(Row {
             phase: "restore",
-            source: "annotation",
+            source: "annotation".to_owned(),
             container: hook
                 .effective_container
                 .clone()
@@ -211,7 +270,7 @@ fn rows(hooks: &PodHooks) -> Vec<Row> {
     if let Some(hook) = &hooks.restore_init {
         rows.push(Row {
             phase: "restore-init",
-            source: "annotation",
+            source: "annotation".to_owned(),
             container: hook.name.clone().unwrap_or_else(|| "<generated>".into()),
             command: hook
                 .command
@@ -288,13 +347,20 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
                 None => leftovers.push((phase, vec![finding])),
             }
         }
+        for hook in &item.schedule_hooks {
+            rows.push(schedule_row(hook));
+            statuses.push(match &hook.hook {
+                Run::Runs(_) => status(&hook.findings.iter().collect::<Vec<_>>()),
+                Run::Skipped(_) => "skipped: annotation hook runs".to_owned(),
+            });
+        }
         if rows.is_empty() && leftovers.is_empty() {
             leftovers.push(("-", Vec::new()));
         }
         for (phase, findings) in leftovers {
             rows.push(Row {
                 phase,
-                source: "-",
+                source: "-".to_owned(),
                 container: "-".into(),
                 command: Vec::new(),
                 on_error: "-".into(),
@@ -335,12 +401,15 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
                 status,
             ]);
             if wide {
+                // A Schedule's hook has no per-pod value as written.
+                let from_schedule = row.source.starts_with("schedule/");
                 let written = |v: &Option<String>| match v {
                     Some(v) => format!("{v:?}"),
+                    None if from_schedule => "-".to_owned(),
                     None => "<unset>".to_owned(),
                 };
                 cells.extend([
-                    row.source.to_owned(),
+                    row.source.clone(),
                     written(&row.written_container),
                     written(&row.written_on_error),
                     written(&row.written_timeout),
@@ -350,6 +419,41 @@ fn table(listed: &[Listed], all_namespaces: bool, wide: bool) -> Table {
         }
     }
     table
+}
+
+/// A row for a Schedule's spec hook; the values as written are not shown (`-`): they are
+/// the Schedule's, not the pod's.
+fn schedule_row(hook: &ScheduleHook) -> Row {
+    let (phase, container, command, on_error, timeout) = match &hook.hook {
+        Run::Runs(run) => (
+            run.phase.as_str(),
+            run.effective_container
+                .clone()
+                .unwrap_or_else(|| "<none>".into()),
+            run.command.clone(),
+            run.on_error.as_str().to_owned(),
+            run.timeout.to_string(),
+        ),
+        Run::Skipped(skipped) => (
+            skipped.phase.as_str(),
+            skipped.container.clone().unwrap_or_else(|| "-".into()),
+            skipped.command.clone(),
+            "-".into(),
+            "-".into(),
+        ),
+    };
+    Row {
+        phase,
+        source: hook.source.clone(),
+        container,
+        command,
+        on_error,
+        timeout,
+        written_container: None,
+        written_on_error: None,
+        written_timeout: None,
+        families: Vec::new(),
+    }
 }
 
 /// The PHASE column for a key family.
