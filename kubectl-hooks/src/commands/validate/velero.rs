@@ -73,7 +73,7 @@ pub struct SpecHook {
 pub enum ForPlanning {
     Velero(Box<VeleroObject>),
     /// A Pod, or the pod a workload's template will create, as the planner reads it.
-    Pod(Value),
+    Pod(PodStandIn),
     Namespace(Value),
 }
 
@@ -241,9 +241,10 @@ fn as_written(value: &Value) -> String {
         .map_or_else(|| value.to_string(), str::to_owned)
 }
 
-/// What the planner needs of a Pod, a workload (the pod its template creates, named
+/// What the planner needs of a Pod, a workload (the pod its template will create, named
 /// `deployment/web`, taken as Running, as `backup plan` does) or a Namespace; `None` for
-/// anything else. Only names, labels, annotations and containers are kept.
+/// anything else. Only names, labels, Velero's annotations and container names are kept,
+/// and compactly: every pod of the input is held until the whole input is read.
 pub fn for_planning(object: &Value) -> Option<ForPlanning> {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
     if text("/kind") == Some("Namespace") {
@@ -261,33 +262,96 @@ pub fn for_planning(object: &Value) -> Option<ForPlanning> {
             text("/metadata/name").unwrap_or_default()
         ),
     };
-    let metadata = template.metadata.cloned().unwrap_or_else(|| json!({}));
-    let containers = |key: &str| -> Vec<Value> {
+    let pairs = |key: &str, keep: fn(&str) -> bool| -> Box<[(Box<str>, Box<str>)]> {
+        template
+            .metadata
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .filter(|(k, _)| keep(k))
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().into(),
+                            v.as_str()
+                                .map_or_else(|| v.to_string(), str::to_owned)
+                                .into(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let containers = |key: &str| -> Box<[Container]> {
         template
             .spec
             .and_then(|s| s.get(key))
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
-                    .map(
-                        |c| json!({"name": c.get("name"), "restartPolicy": c.get("restartPolicy")}),
-                    )
+                    .map(|c| {
+                        let field = |f: &str| c.get(f).and_then(Value::as_str);
+                        (
+                            field("name").unwrap_or_default().into(),
+                            field("restartPolicy").map(Into::into),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()
     };
-    Some(ForPlanning::Pod(json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": text("/metadata/namespace").unwrap_or("default"),
-            "labels": metadata.get("labels").cloned().unwrap_or_else(|| json!({})),
-            "annotations": metadata.get("annotations").cloned().unwrap_or_else(|| json!({})),
-        },
-        "spec": {"containers": containers("containers"), "initContainers": containers("initContainers")},
-        "status": {"phase": "Running"},
-    })))
+    Some(ForPlanning::Pod(PodStandIn {
+        namespace: text("/metadata/namespace").unwrap_or("default").into(),
+        name: name.into(),
+        labels: pairs("labels", |_| true),
+        // Hook annotations (and any other velero.io key): nothing else is read.
+        annotations: pairs("annotations", |k| k.contains("velero.io/")),
+        containers: containers("containers"),
+        init_containers: containers("initContainers"),
+    }))
+}
+
+/// A container's name and `restartPolicy` (native sidecars are init containers with `Always`).
+type Container = (Box<str>, Option<Box<str>>);
+
+/// A pod as the plan needs it, kept small while the rest of the input is read.
+pub struct PodStandIn {
+    namespace: Box<str>,
+    name: Box<str>,
+    labels: Box<[(Box<str>, Box<str>)]>,
+    annotations: Box<[(Box<str>, Box<str>)]>,
+    /// Name and `restartPolicy` (native sidecars are init containers with `Always`).
+    containers: Box<[Container]>,
+    init_containers: Box<[Container]>,
+}
+
+impl PodStandIn {
+    /// The pod as the planner reads it; taken as Running (manifests state no phase).
+    fn to_pod(&self) -> Value {
+        let map = |pairs: &[(Box<str>, Box<str>)]| -> serde_json::Map<String, Value> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(&**v)))
+                .collect()
+        };
+        let containers = |list: &[Container]| -> Vec<Value> {
+            list.iter()
+                .map(|(name, policy)| json!({"name": &**name, "restartPolicy": policy.as_deref()}))
+                .collect()
+        };
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": &*self.name,
+                "namespace": &*self.namespace,
+                "labels": map(&self.labels),
+                "annotations": map(&self.annotations),
+            },
+            "spec": {"containers": containers(&self.containers), "initContainers": containers(&self.init_containers)},
+            "status": {"phase": "Running"},
+        })
+    }
 }
 
 /// Plans every Velero object of the input over its pods and workloads, and adds to each
@@ -299,6 +363,12 @@ pub fn cross_check(
     namespaces: Vec<ForPlanning>,
     version: VeleroVersion,
 ) {
+    if !planning
+        .iter()
+        .any(|p| matches!(p, Some(ForPlanning::Velero(_))))
+    {
+        return;
+    }
     let mut inventory = Inventory::new();
     let mut objects = Vec::new();
     let mut pod_at: HashMap<(String, String), usize> = HashMap::new();
@@ -310,7 +380,8 @@ pub fn cross_check(
             Some(ForPlanning::Namespace(ns)) => {
                 inventory.add(&ns);
             }
-            Some(ForPlanning::Pod(pod)) => {
+            Some(ForPlanning::Pod(stand_in)) => {
+                let pod = stand_in.to_pod();
                 let id = |p: &str| {
                     pod.pointer(p)
                         .and_then(Value::as_str)
