@@ -4,7 +4,9 @@
 //! time; a spec field is typed by the CRD and decoded by the API server and Velero's client)
 //! the [`Source`] decides what Velero does and which code says so.
 
-use crate::command::{Command, CommandForm, split_unambiguously, to_json_array};
+use crate::command::{
+    Command, CommandForm, JsonBreak, explain_json_break, split_unambiguously, to_json_array,
+};
 use crate::duration::{GoDuration, parse_go_duration};
 use crate::hook::VeleroVersion;
 use crate::rules::*;
@@ -65,19 +67,27 @@ pub(crate) fn command_shape_finding(
     };
     match &command.form {
         CommandForm::MalformedJson { reason } => {
-            let fix = if raw.contains('\'') {
-                format!("use double quotes: {}", raw.replace('\'', "\""))
-            } else {
-                r#"write a JSON array of strings, e.g. ["/bin/sh","-c","..."]"#.to_owned()
+            let explained = explain_json_break(raw);
+            let problem = match &explained {
+                Some(b) => format!("not a JSON array of strings: {}", b.problem),
+                None => format!("not a JSON array of strings ({reason})"),
             };
             Some(finding(
                 &COMMAND_NOT_JSON_ARRAY,
                 subject,
-                format!("not a JSON array of strings ({reason})"),
+                problem,
                 velero_runs(),
-                fix,
+                json_fix(explained.as_ref()),
             ))
         }
+        // `"/bin/sh", "-c", "x"]`: meant as an array, but only `[` makes Velero decode JSON.
+        CommandForm::Plain if let Some(b) = explain_json_break(raw) => Some(finding(
+            &COMMAND_NOT_JSON_ARRAY,
+            subject,
+            format!("not a JSON array of strings: {}", b.problem),
+            velero_runs(),
+            json_fix(Some(&b)),
+        )),
         CommandForm::Plain if raw.trim_start().starts_with('[') => Some(finding(
             &COMMAND_NOT_JSON_ARRAY,
             subject,
@@ -116,6 +126,14 @@ pub(crate) fn command_shape_finding(
             ))
         }
         _ => None,
+    }
+}
+
+/// The repaired array when the repair is certain, else what to write.
+fn json_fix(explained: Option<&JsonBreak>) -> String {
+    match explained.and_then(|b| b.corrected.as_deref()) {
+        Some(corrected) => format!("write it as {corrected}"),
+        None => r#"write a JSON array of strings, e.g. ["/bin/sh","-c","..."]"#.to_owned(),
     }
 }
 
@@ -386,6 +404,7 @@ pub fn check_wait_timeout(
     subject: &Subject,
     raw: &str,
     source: Source,
+    version: VeleroVersion,
     findings: &mut Vec<Finding>,
 ) {
     match parse_go_duration(raw) {
@@ -399,8 +418,11 @@ pub fn check_wait_timeout(
                 subject,
                 format!("`{}` is not a Go duration ({err})", abbreviate(raw)),
                 match source {
-                    Source::Annotation => "Velero drops it and waits for the container without any limit",
-                    Source::Spec => SPEC_DURATION_UNDECODABLE,
+                    Source::Annotation => format!(
+                        "Velero drops it and waits for the container without any limit: {}",
+                        unlimited_wait_outcome(version)
+                    ),
+                    Source::Spec => SPEC_DURATION_UNDECODABLE.to_owned(),
                 },
                 fix,
             ));
@@ -409,8 +431,11 @@ pub fn check_wait_timeout(
             &WAIT_TIMEOUT_UNLIMITED,
             subject,
             format!("`{raw}` is zero"),
-            "Velero waits for the container without any limit; a pod that never runs holds the restore",
-            "write how long to wait, e.g. 10m",
+            format!(
+                "Velero reads zero as no limit and waits for the container for ever: {}",
+                unlimited_wait_outcome(version)
+            ),
+            WAIT_TIMEOUT_FIX,
         )),
         Ok(n) if n < 0 => findings.push(finding(
             &WAIT_TIMEOUT_NEGATIVE,
@@ -420,6 +445,45 @@ pub fn check_wait_timeout(
             "write a positive duration, e.g. 10m",
         )),
         Ok(_) => {}
+    }
+}
+
+/// A restore exec hook with no wait timeout at all: the most common restore hook written.
+/// Velero parses an absent or empty `wait-timeout` as 0 (`internal/hook/item_hook_handler.go`,
+/// `getPodExecRestoreHookFromAnnotations`), and `maxHookWait` turns any hook's 0 into no
+/// deadline for the whole pod (`internal/hook/wait_exec_hook_handler.go`).
+pub fn check_wait_timeout_unset(
+    subject: &Subject,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    findings.push(finding(
+        &WAIT_TIMEOUT_UNLIMITED,
+        subject,
+        "not set",
+        format!(
+            "Velero waits for the container to run without any limit: {}",
+            unlimited_wait_outcome(version)
+        ),
+        WAIT_TIMEOUT_FIX,
+    ));
+}
+
+const WAIT_TIMEOUT_FIX: &str =
+    "set it to how long the restored pod may take to start, e.g. wait-timeout: \"10m\"";
+
+/// What an unlimited wait costs when the container never runs (image pull failure, pending
+/// pod): the hook is never recorded, and the restore finalizer waits for every hook
+/// (`pkg/controller/restore_finalizer_controller.go`, `WaitRestoreExecHook`). Up to 1.18 that
+/// wait has no deadline; after 1.18 it ends at the server's --resource-timeout (PR #10280).
+fn unlimited_wait_outcome(version: VeleroVersion) -> &'static str {
+    match version {
+        VeleroVersion::V1_18 => {
+            "if it never runs, the restore stays in Finalizing for ever and holds up later restores (newer Velero gives up after --resource-timeout, default 10m)"
+        }
+        VeleroVersion::V1_19 => {
+            "if it never runs, the restore stays in Finalizing until the server's --resource-timeout (default 10m) and ends PartiallyFailed (Velero 1.18 waits for ever)"
+        }
     }
 }
 
@@ -446,7 +510,7 @@ pub fn check_spec_duration_value(
 ) {
     match value {
         serde_json::Value::String(text) if wait => {
-            check_wait_timeout(subject, text, Source::Spec, findings)
+            check_wait_timeout(subject, text, Source::Spec, version, findings)
         }
         serde_json::Value::String(text) => {
             check_exec_timeout(subject, text, Source::Spec, version, findings)

@@ -69,6 +69,195 @@ fn json_reason(err: &serde_json::Error) -> String {
     }
 }
 
+/// Why a value that was meant as a JSON array is not one, told so a reader can find it:
+/// each character that breaks it, with its position, and the array it was meant to be when
+/// one repair makes it a JSON array of strings that Velero would decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonBreak {
+    /// What breaks the array and where, e.g. "typographic quote `“` at character 2".
+    pub problem: String,
+    /// The value repaired, as Velero would decode it; `None` when no repair is certain.
+    pub corrected: Option<String>,
+}
+
+/// Quotes that word processors, chat tools and web pages substitute for `"` and `'`.
+const TYPOGRAPHIC_DOUBLE: &[char] = &['“', '”', '„', '‟'];
+const TYPOGRAPHIC_SINGLE: &[char] = &['‘', '’'];
+
+/// Explains a value Velero would not decode as a JSON array although it was meant as one:
+/// a value starting with `[` that is not valid JSON, or one that starts with a quote and
+/// ends with `]` (its opening bracket lost). `None` for anything else.
+pub fn explain_json_break(raw: &str) -> Option<JsonBreak> {
+    let starts_like_array = raw.starts_with('[');
+    let lost_opening = !starts_like_array
+        && raw.starts_with(|c| c == '"' || TYPOGRAPHIC_DOUBLE.contains(&c))
+        && raw.trim_end().ends_with(']');
+    if !starts_like_array && !lost_opening {
+        return None;
+    }
+    let mut problems = Vec::new();
+    let mut repaired = raw.to_owned();
+    // Each repair replaces one character by one, or removes characters after the ones
+    // already reported, so positions stay those of the value as written.
+    if let Some(at) = raw.find(TYPOGRAPHIC_DOUBLE) {
+        let quote = raw[at..].chars().next().unwrap_or('"');
+        problems.push(format!(
+            "typographic quote `{quote}` at {}: JSON needs straight double quotes (\")",
+            position(raw, at)
+        ));
+        repaired = repaired.replace(TYPOGRAPHIC_DOUBLE, "\"");
+    } else if let Some(at) = raw.find(TYPOGRAPHIC_SINGLE) {
+        let quote = raw[at..].chars().next().unwrap_or('\'');
+        problems.push(format!(
+            "typographic quote `{quote}` at {}: JSON strings need straight double quotes (\")",
+            position(raw, at)
+        ));
+        if !raw.contains('"') {
+            repaired = repaired.replace(TYPOGRAPHIC_SINGLE, "\"");
+        }
+    } else if !raw.contains('"')
+        && let Some(at) = raw.find('\'')
+    {
+        problems.push(format!(
+            "single quote `'` at {}: JSON strings need double quotes (\")",
+            position(raw, at)
+        ));
+        repaired = repaired.replace('\'', "\"");
+    }
+    if let Some(at) = line_continuation(&repaired) {
+        let after = if repaired[at + 1..].starts_with(['\n', '\r']) {
+            "a line break"
+        } else {
+            "a space (YAML folded the line break)"
+        };
+        problems.push(format!(
+            "`\\` followed by {after} at {}: a shell line continuation is not JSON",
+            position(raw, at)
+        ));
+        repaired = remove_line_continuations(&repaired);
+    }
+    // A missing bracket is named only when adding it makes the value decode: `[blarg` lacks
+    // more than its `]`, and JSON's own reason says so better.
+    let bracket = if lost_opening {
+        Some((
+            "no opening `[` at character 1: Velero decodes JSON only when `[` is the first character".to_owned(),
+            format!("[{repaired}"),
+        ))
+    } else if !repaired.trim_end().ends_with(']') {
+        Some((
+            format!(
+                "no closing `]` at the end ({})",
+                position(raw, raw.trim_end().len())
+            ),
+            format!("{}]", repaired.trim_end()),
+        ))
+    } else {
+        None
+    };
+    if let Some((problem, with_bracket)) = bracket {
+        if serde_json::from_str::<Vec<String>>(&with_bracket).is_ok() {
+            problems.push(problem);
+            repaired = with_bracket;
+        } else if lost_opening {
+            return None; // a plain string that happens to start with a quote
+        }
+    }
+    let decoded = serde_json::from_str::<Vec<String>>(&repaired).ok();
+    if problems.is_empty() {
+        // Nothing typical: JSON's own reason, with the character it stopped at.
+        let err = serde_json::from_str::<Vec<Option<String>>>(raw).err()?;
+        let at = byte_offset(raw, err.line(), err.column());
+        // Syntax errors stop at the offending character; type errors just after the value.
+        let offending = raw[at..].chars().next().filter(|_| err.is_syntax());
+        problems.push(match offending {
+            Some(c) => format!(
+                "`{}` at {}: {}",
+                c.escape_debug(),
+                position(raw, at),
+                json_reason(&err)
+            ),
+            None => format!("{} (at {})", json_reason(&err), position(raw, at)),
+        });
+    }
+    Some(JsonBreak {
+        problem: problems.join("; "),
+        corrected: decoded.map(|argv| to_json_array(&argv)),
+    })
+}
+
+/// Byte offset of the first `\` that a shell would read as a line continuation: followed by
+/// a line break (a block scalar keeps it) or by a space (a quoted or plain YAML scalar folds
+/// the line break into one). In a JSON string `\ ` is an invalid escape; outside one, `\`
+/// is not JSON at all. `\\` (an escaped backslash) is skipped.
+fn line_continuation(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            match bytes.get(i + 1) {
+                Some(b' ' | b'\t' | b'\n' | b'\r') => return Some(i),
+                Some(_) => i += 1,
+                None => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The value without its line continuations: each `\`, the whitespace up to and including
+/// a line break, is dropped (what a shell does), other whitespace kept.
+fn remove_line_continuations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = line_continuation(rest) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let blank = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        let after_blank = &rest[blank..];
+        if let Some(stripped) = after_blank
+            .strip_prefix("\r\n")
+            .or_else(|| after_blank.strip_prefix('\n'))
+        {
+            rest = stripped;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// "character N" (1-based, counting characters, not bytes) of a one-line value, or
+/// "line L, column C" of a value spanning lines.
+fn position(text: &str, byte: usize) -> String {
+    let byte = (0..=byte.min(text.len()))
+        .rev()
+        .find(|b| text.is_char_boundary(*b))
+        .unwrap_or(0);
+    let before = &text[..byte];
+    if !text.trim_end().contains('\n') {
+        return format!("character {}", before.chars().count() + 1);
+    }
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..byte].chars().count() + 1;
+    format!("line {line}, column {column}")
+}
+
+/// Byte offset of serde_json's 1-based line and column (columns count bytes; column 0 means
+/// the error is at the line break before the line).
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let byte = (line_start + column.saturating_sub(1)).min(text.len());
+    (0..=byte)
+        .rev()
+        .find(|b| text.is_char_boundary(*b))
+        .unwrap_or(0)
+}
+
 /// Splits a plain command on whitespace when that is unambiguous: no quotes, escapes or
 /// shell syntax whose meaning a split would change. Used by the normaliser and for fix hints.
 pub fn split_unambiguously(raw: &str) -> Option<Vec<String>> {

@@ -247,6 +247,9 @@ pub fn looks_like_hook_key(name: &str) -> bool {
     if lower.contains("velero.io/") && lower.contains("hook") {
         return true;
     }
+    if is_ark_hook_key(name) {
+        return true;
+    }
     // Edit distances cost microseconds per key; most annotations (kubectl's, Prometheus',
     // Argo CD's) share no word with Velero's keys and are skipped cheaply. Three typos
     // cannot remove all of these words from a real key.
@@ -254,6 +257,34 @@ pub fn looks_like_hook_key(name: &str) -> bool {
         .iter()
         .any(|w| lower.contains(w));
     related && closest_key(name).is_some()
+}
+
+/// Heptio Ark's annotation domain, which Velero 1.0 stopped reading.
+const ARK_DOMAIN: &str = ".ark.heptio.com/";
+
+/// Whether `name` is a hook key under Heptio Ark's prefix (`pre.hook.backup.ark.heptio.com/...`).
+pub fn is_ark_hook_key(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains(ARK_DOMAIN) && lower.contains("hook.")
+}
+
+/// The Velero key that replaces an Ark hook key: the same phase and field under
+/// `velero.io`. Ark's un-prefixed `hook.backup.ark.heptio.com/*` becomes
+/// `pre.hook.backup.velero.io/*` (Velero reads its own un-prefixed spelling as a
+/// deprecated pre hook). `None` when the field has no Velero key.
+pub fn ark_replacement(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let (prefix, field) = lower.split_once(ARK_DOMAIN)?;
+    let prefix = if prefix == "hook.backup" {
+        "pre.hook.backup"
+    } else {
+        prefix
+    };
+    let velero = format!("{prefix}.velero.io/{field}");
+    match lookup(&velero) {
+        Some(key) if key.read_by_velero => Some(key.name),
+        _ => closest_key(&velero),
+    }
 }
 
 /// The catalogued key nearest to `name` (case slips, a few typos, a wrong prefix).
@@ -304,5 +335,32 @@ mod tests {
         assert!(!looks_like_hook_key(
             "kubectl.kubernetes.io/last-applied-configuration"
         ));
+    }
+
+    #[test]
+    fn ark_keys_map_to_the_velero_key_of_the_same_phase_and_field() {
+        for (ark, velero) in [
+            (
+                "pre.hook.backup.ark.heptio.com/command",
+                Some("pre.hook.backup.velero.io/command"),
+            ),
+            (
+                "post.hook.backup.ark.heptio.com/on-error",
+                Some("post.hook.backup.velero.io/on-error"),
+            ),
+            (
+                "hook.backup.ark.heptio.com/container",
+                Some("pre.hook.backup.velero.io/container"),
+            ),
+            (
+                "post.hook.restore.ark.heptio.com/wait-timeout",
+                Some("post.hook.restore.velero.io/wait-timeout"),
+            ),
+            ("pre.hook.backup.ark.heptio.com/frobnicate", None),
+        ] {
+            assert!(looks_like_hook_key(ark), "{ark}");
+            assert_eq!(ark_replacement(ark), velero, "{ark}");
+        }
+        assert!(!is_ark_hook_key("ark.heptio.com/restore-name"));
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::checks::{
     Source, abbreviate, check_argv_elements, check_exec_command, check_exec_timeout,
-    check_on_error, check_wait_timeout, command_shape_finding,
+    check_on_error, check_wait_timeout, check_wait_timeout_unset, command_shape_finding,
 };
 use crate::hook::{
     BackupHook, InitHook, PodHooks, RestoreExecHook, VeleroVersion, parse_go_bool, parse_hooks,
@@ -116,7 +116,7 @@ pub const WAIT_TIMEOUT_UNLIMITED: Rule = rule(
     "HV024",
     "wait-timeout-unlimited",
     Warning,
-    "wait-timeout is zero: the restore waits without limit",
+    "restore exec hook without a wait-timeout (unset or zero): the restore can wait without limit",
 );
 pub const WAIT_TIMEOUT_NEGATIVE: Rule = rule(
     "HV025",
@@ -177,6 +177,15 @@ pub const KEY_NEVER_READ: Rule = rule(
     "key-never-read",
     Warning,
     "key Velero declares but never reads",
+);
+/// Heptio Ark's keys: Velero 1.0 dropped them (`changelogs/CHANGELOG-1.0.md`, "remove support
+/// for hook.backup.ark.heptio.com/... annotations") and reads only the `velero.io` keys of
+/// `internal/hook/item_hook_handler.go`.
+pub const ARK_KEY: Rule = rule(
+    "HV053",
+    "ark-prefix-key",
+    Error,
+    "key with the obsolete Heptio Ark prefix (ark.heptio.com) that Velero ignores",
 );
 pub const WORKLOAD_METADATA: Rule = rule(
     "HV060",
@@ -239,6 +248,7 @@ pub const RULES: &[Rule] = &[
     UNKNOWN_KEY,
     VALUE_NOT_STRING,
     KEY_NEVER_READ,
+    ARK_KEY,
     WORKLOAD_METADATA,
     INIT_IMAGE_WITHOUT_COMMAND,
     INIT_NAME_INVALID,
@@ -471,9 +481,27 @@ fn check_keys(pod: &PodView<'_>, findings: &mut Vec<Finding>) {
                 "remove it",
             )),
             Some(_) => {}
+            None if keys::is_ark_hook_key(name) => findings.push(ark_key(name)),
             None => findings.push(unknown_key(name)),
         }
     }
+}
+
+fn ark_key(name: &str) -> Finding {
+    let fix = match keys::ark_replacement(name) {
+        Some(velero) => format!("rename it to `{velero}`"),
+        None => {
+            "rename it to the velero.io key of the same phase (`kubectl hooks keys` lists them)"
+                .to_owned()
+        }
+    };
+    Finding::new(
+        &ARK_KEY,
+        name,
+        "Heptio Ark's key prefix, removed in Velero 1.0",
+        "Velero reads only velero.io keys and ignores it silently: this hook never runs",
+        fix,
+    )
 }
 
 fn unknown_key(name: &str) -> Finding {
@@ -798,13 +826,11 @@ fn check_restore_exec_hook(
             findings,
         );
     }
-    if let Some(raw) = &hook.wait_timeout_raw {
-        check_wait_timeout(
-            &Subject::annotation(keys::name(family, Field::WaitTimeout)),
-            raw,
-            Source::Annotation,
-            findings,
-        );
+    let wait_subject = Subject::annotation(keys::name(family, Field::WaitTimeout));
+    match hook.wait_timeout_raw.as_deref() {
+        // Velero reads "" like an absent key.
+        None | Some("") => check_wait_timeout_unset(&wait_subject, version, findings),
+        Some(raw) => check_wait_timeout(&wait_subject, raw, Source::Annotation, version, findings),
     }
     if let Some(raw) = &hook.wait_for_ready_raw
         && parse_go_bool(raw).is_none()

@@ -5,7 +5,9 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use velero_hooks::normalize::{Normalizations, normalize};
 use velero_hooks::{
-    VeleroVersion, check_object, command::parse_command, duration::parse_go_duration,
+    VeleroVersion, check_object,
+    command::{explain_json_break, parse_command},
+    duration::parse_go_duration,
 };
 
 fn key() -> impl Strategy<Value = String> {
@@ -62,7 +64,7 @@ proptest! {
         for finding in &report.findings {
             let key = finding.subject.annotation_key().unwrap_or_default();
             prop_assert!(pod["metadata"]["annotations"].get(key).is_some()
-                || finding.code == "HV011" || finding.code == "HV070" || finding.code == "HV032",
+                || finding.code == "HV011" || finding.code == "HV024" || finding.code == "HV070" || finding.code == "HV032",
                 "{} names absent key {}", finding.code, key);
         }
         let all = Normalizations { pin_container: true, json_command: true, explicit_defaults: true, migrate_legacy: true };
@@ -76,6 +78,9 @@ proptest! {
     fn any_string_parses_without_panic(text in any::<String>()) {
         let _ = parse_go_duration(&text);
         let command = parse_command(&text);
+        let _ = explain_json_break(&text);
+        let _ = explain_json_break(&format!("[{text}"));
+        let _ = explain_json_break(&format!("\"{text}]"));
         prop_assert!(!command.argv.is_empty() || text.starts_with('['));
     }
 

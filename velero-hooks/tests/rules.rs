@@ -80,6 +80,25 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             json!({"pre.hook.backup.velero.io/command": "null", "pre.hook.backup.velero.io/on-error": "Fail"}),
             vec!["HV001"],
         ),
+        // HV001 for the typical ways an intended array breaks: typographic quotes, a shell
+        // line continuation (kept by a block scalar, folded to a space by a quoted one) and a
+        // lost bracket at either end.
+        (
+            json!({"pre.hook.backup.velero.io/command": "[\u{201c}/bin/sh\u{201d}, \u{201c}-c\u{201d}, \u{201c}sync\u{201d}]", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV001"],
+        ),
+        (
+            json!({"pre.hook.backup.velero.io/command": "[\"/bin/sh\", \"-c\", \"pg_dump \\\n  -U app\"]", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV001"],
+        ),
+        (
+            json!({"pre.hook.backup.velero.io/command": "[\"/bin/sh\", \"-c\", \"x\"", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV001"],
+        ),
+        (
+            json!({"pre.hook.backup.velero.io/command": "\"/bin/sh\", \"-c\", \"x\"]", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV001"],
+        ),
         // HV002 empty array.
         (
             json!({"post.hook.backup.velero.io/command": "[ ]", "post.hook.backup.velero.io/on-error": "Fail"}),
@@ -125,7 +144,7 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             vec!["HV011"],
         ),
         (
-            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/on-error": "CONTINUE"}),
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/on-error": "CONTINUE", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV010"],
         ),
         // HV020-HV023 timeouts.
@@ -150,10 +169,18 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             vec!["HV023"],
         ),
         (
-            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/exec-timeout": "2 m"}),
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/exec-timeout": "2 m", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV020"],
         ),
         // HV024/HV025 restore wait-timeout; invalid wait-timeout is HV020.
+        (
+            json!({"post.hook.restore.velero.io/command": FSFREEZE}),
+            vec!["HV024"],
+        ),
+        (
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/wait-timeout": ""}),
+            vec!["HV024"],
+        ),
         (
             json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/wait-timeout": "0s"}),
             vec!["HV024"],
@@ -223,12 +250,25 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             vec!["HV050"],
         ),
         (
-            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/timeout": "5m"}),
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/timeout": "5m", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV050"],
         ),
         (
             json!({"pre.hook.restore.velero.io/command": FSFREEZE}),
             vec!["HV050"],
+        ),
+        // HV053 Heptio Ark's prefix, whatever the phase.
+        (
+            json!({"pre.hook.backup.ark.heptio.com/command": FSFREEZE, "pre.hook.backup.ark.heptio.com/on-error": "Fail"}),
+            vec!["HV053", "HV053"],
+        ),
+        (
+            json!({"hook.backup.ark.heptio.com/command": FSFREEZE}),
+            vec!["HV053"],
+        ),
+        (
+            json!({"post.hook.restore.ark.heptio.com/command": FSFREEZE}),
+            vec!["HV053"],
         ),
         (
             json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail", "pre.hook.backup.velero.io/timeout": 30}),
@@ -265,15 +305,15 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
         ),
         // HV080/HV081 restore exec hooks.
         (
-            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/container": "proxy"}),
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/container": "proxy", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV080"],
         ),
         (
-            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/container": "nope"}),
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/container": "nope", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV080"],
         ),
         (
-            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/wait-for-ready": "yes"}),
+            json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/wait-for-ready": "yes", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV081"],
         ),
     ]
