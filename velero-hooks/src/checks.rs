@@ -435,7 +435,7 @@ pub fn check_wait_timeout(
                 "Velero reads zero as no limit and waits for the container for ever: {}",
                 unlimited_wait_outcome(version)
             ),
-            WAIT_TIMEOUT_FIX,
+            wait_timeout_fix(subject),
         )),
         Ok(n) if n < 0 => findings.push(finding(
             &WAIT_TIMEOUT_NEGATIVE,
@@ -465,12 +465,17 @@ pub fn check_wait_timeout_unset(
             "Velero waits for the container to run without any limit: {}",
             unlimited_wait_outcome(version)
         ),
-        WAIT_TIMEOUT_FIX,
+        wait_timeout_fix(subject),
     ));
 }
 
-const WAIT_TIMEOUT_FIX: &str =
-    "set it to how long the restored pod may take to start, e.g. wait-timeout: \"10m\"";
+/// The fix names the key or field, so that it can be pasted as it stands.
+fn wait_timeout_fix(subject: &Subject) -> String {
+    format!(
+        "set {}: \"10m\" (or however long the restored pod may take to start)",
+        subject.text()
+    )
+}
 
 /// What an unlimited wait costs when the container never runs (image pull failure, pending
 /// pod): the hook is never recorded, and the restore finalizer waits for every hook

@@ -136,7 +136,9 @@ fn restore_hooks_without_wait_timeout_say_what_each_release_does() {
         on_1_18.velero_does
     );
     assert!(
-        on_1_18.fix.contains("wait-timeout: \"10m\""),
+        on_1_18
+            .fix
+            .starts_with("set post.hook.restore.velero.io/wait-timeout: \"10m\""),
         "{}",
         on_1_18.fix
     );
