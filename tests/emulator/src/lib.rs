@@ -18,6 +18,7 @@ pub mod crd;
 mod defaults;
 pub mod discovery;
 pub mod error;
+pub mod exec;
 mod meta;
 mod openapi;
 pub mod patch;

@@ -103,7 +103,7 @@ pub(crate) async fn serve(
                         async move { Ok::<_, Infallible>(handle(state, req).await) }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+                    if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), service).await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                 });
@@ -181,6 +181,32 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
     let authorization = header(&req, "authorization");
     tracing::debug!(%method, %path, %query, "request");
 
+    // pods/exec upgrades the connection: answered before the body is read.
+    if crate::exec::is_exec(&req) {
+        if !authorization
+            .strip_prefix("Bearer ")
+            .is_some_and(|t| state.tokens.contains_key(t.trim()))
+        {
+            return error_response(&ApiError::unauthorized(), &[]);
+        }
+        record_request(
+            &state,
+            RecordedRequest {
+                method: method.clone(),
+                path: path.clone(),
+                query: query.clone(),
+                content_type: content_type.clone(),
+                accept: accept.clone(),
+                user_agent,
+                body: Vec::new(),
+            },
+        );
+        if let Some(e) = take_fault(&state, &method, &path) {
+            return error_response(&e, &[]);
+        }
+        return crate::exec::handle(&state, req);
+    }
+
     if matches!(path.as_str(), "/healthz" | "/livez" | "/readyz") {
         return Response::builder()
             .header("content-type", "text/plain; charset=utf-8")
@@ -202,12 +228,9 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
         }
     };
 
-    {
-        let mut log = state.requests.lock().unwrap_or_else(|p| p.into_inner());
-        if log.len() >= REQUEST_LOG_LIMIT {
-            log.pop_front();
-        }
-        log.push_back(RecordedRequest {
+    record_request(
+        &state,
+        RecordedRequest {
             method: method.clone(),
             path: path.clone(),
             query: query.clone(),
@@ -215,8 +238,8 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
             accept: accept.clone(),
             user_agent,
             body: body.to_vec(),
-        });
-    }
+        },
+    );
 
     let user = match authorization
         .strip_prefix("Bearer ")
@@ -298,6 +321,14 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
         }
         _ => error_response(&ApiError::unknown_resource(), &[]),
     }
+}
+
+fn record_request(state: &ServerState, request: RecordedRequest) {
+    let mut log = state.requests.lock().unwrap_or_else(|p| p.into_inner());
+    if log.len() >= REQUEST_LOG_LIMIT {
+        log.pop_front();
+    }
+    log.push_back(request);
 }
 
 fn take_fault(state: &ServerState, method: &str, path: &str) -> Option<ApiError> {
