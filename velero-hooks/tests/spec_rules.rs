@@ -284,7 +284,18 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
             ),
             vec![("HV109", p("spec.hooks.resources[0].labelSelector"))],
         ),
-        // wait_exec_hook_handler.go: waitTimeout 0 = no limit; negative = expired.
+        // wait_exec_hook_handler.go: waitTimeout 0 = no limit; negative = expired. Absent
+        // is a zero metav1.Duration: the same unlimited wait.
+        (
+            "Restore",
+            restore(
+                json!({"hooks": {"resources": [{"name": "h", "postHooks": [{"exec": {"command": ["/bin/a"]}}]}]}}),
+            ),
+            vec![(
+                "HV024",
+                p("spec.hooks.resources[0].postHooks[0].exec.waitTimeout"),
+            )],
+        ),
         (
             "Restore",
             restore(

@@ -3,7 +3,10 @@
 //! checked by the same per-fact checks as annotations (`crate::checks`). Each rule is
 //! listed in `crate::rules::RULES`.
 
-use crate::checks::{Source, abbreviate, check_argv, check_on_error, check_spec_duration_value};
+use crate::checks::{
+    Source, abbreviate, check_argv, check_on_error, check_spec_duration_value,
+    check_wait_timeout_unset,
+};
 use crate::hook::VeleroVersion;
 use crate::rules::{Finding, Rule, Severity, Subject};
 
@@ -463,14 +466,13 @@ fn check_restore_resource_hook(
                     out,
                 );
             }
-            if let Some(timeout) = &exec.wait_timeout {
-                check_spec_duration_value(
-                    &Subject::Spec(format!("{path}.waitTimeout")),
-                    timeout,
-                    version,
-                    true,
-                    out,
-                );
+            let wait_subject = Subject::Spec(format!("{path}.waitTimeout"));
+            match &exec.wait_timeout {
+                Some(timeout) if !timeout.is_null() => {
+                    check_spec_duration_value(&wait_subject, timeout, version, true, out)
+                }
+                // Absent: a zero metav1.Duration, so the same unlimited wait as an annotation.
+                _ => check_wait_timeout_unset(&wait_subject, version, out),
             }
         }
         if let Some(init) = &item.init {
