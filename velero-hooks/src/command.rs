@@ -84,9 +84,20 @@ pub struct JsonBreak {
 const TYPOGRAPHIC_DOUBLE: &[char] = &['“', '”', '„', '‟'];
 const TYPOGRAPHIC_SINGLE: &[char] = &['‘', '’'];
 
+/// One way an intended array is commonly broken: what to tell the reader, and the repair.
+struct Repair {
+    problem: String,
+    apply: fn(&str) -> String,
+}
+
 /// Explains a value Velero would not decode as a JSON array although it was meant as one:
 /// a value starting with `[` that is not valid JSON, or one that starts with a quote and
 /// ends with `]` (its opening bracket lost). `None` for anything else.
+///
+/// Every typical mistake present is a candidate repair; the smallest set of repairs that
+/// makes the value decode is the diagnosis, so a typographic quote inside a string is not
+/// blamed when the real fault is a lost bracket. When no set decodes, JSON's own reason is
+/// given at the character where decoding stopped, and no repair is offered.
 pub fn explain_json_break(raw: &str) -> Option<JsonBreak> {
     let starts_like_array = raw.starts_with('[');
     let lost_opening = !starts_like_array
@@ -95,94 +106,114 @@ pub fn explain_json_break(raw: &str) -> Option<JsonBreak> {
     if !starts_like_array && !lost_opening {
         return None;
     }
-    let mut problems = Vec::new();
-    let mut repaired = raw.to_owned();
-    // Each repair replaces one character by one, or removes characters after the ones
-    // already reported, so positions stay those of the value as written.
+    let repairs = candidate_repairs(raw, lost_opening);
+    // At most four candidates: sixteen tries, only for values that already failed to decode.
+    let mut subsets: Vec<u32> = (1..1u32 << repairs.len()).collect();
+    subsets.sort_by_key(|mask| mask.count_ones());
+    for mask in subsets {
+        let chosen: Vec<&Repair> = repairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, r)| r)
+            .collect();
+        let repaired = chosen
+            .iter()
+            .fold(raw.to_owned(), |text, r| (r.apply)(&text));
+        if let Ok(argv) = serde_json::from_str::<Vec<String>>(&repaired) {
+            let problems: Vec<&str> = chosen.iter().map(|r| r.problem.as_str()).collect();
+            return Some(JsonBreak {
+                problem: problems.join("; "),
+                corrected: Some(to_json_array(&argv)),
+            });
+        }
+    }
+    if lost_opening {
+        return None; // a plain string that happens to start with a quote and end with `]`
+    }
+    // Nothing typical: JSON's own reason, with the character it stopped at.
+    let err = serde_json::from_str::<Vec<Option<String>>>(raw).err()?;
+    let at = byte_offset(raw, err.line(), err.column());
+    // Syntax errors stop at the offending character; type errors just after the value.
+    let offending = raw[at..].chars().next().filter(|_| err.is_syntax());
+    let problem = match offending {
+        Some(c) => format!(
+            "`{}` at {}: {}",
+            c.escape_debug(),
+            position(raw, at),
+            json_reason(&err)
+        ),
+        None => format!("{} (at {})", json_reason(&err), position(raw, at)),
+    };
+    Some(JsonBreak {
+        problem,
+        corrected: None,
+    })
+}
+
+/// The typical mistakes present in `raw`, in the order they are repaired. Each repair
+/// replaces one character by one or removes characters, and positions are those of the
+/// value as written.
+fn candidate_repairs(raw: &str, lost_opening: bool) -> Vec<Repair> {
+    let mut repairs = Vec::new();
     if let Some(at) = raw.find(TYPOGRAPHIC_DOUBLE) {
         let quote = raw[at..].chars().next().unwrap_or('"');
-        problems.push(format!(
-            "typographic quote `{quote}` at {}: JSON needs straight double quotes (\")",
-            position(raw, at)
-        ));
-        repaired = repaired.replace(TYPOGRAPHIC_DOUBLE, "\"");
-    } else if let Some(at) = raw.find(TYPOGRAPHIC_SINGLE) {
-        let quote = raw[at..].chars().next().unwrap_or('\'');
-        problems.push(format!(
-            "typographic quote `{quote}` at {}: JSON strings need straight double quotes (\")",
-            position(raw, at)
-        ));
-        if !raw.contains('"') {
-            repaired = repaired.replace(TYPOGRAPHIC_SINGLE, "\"");
-        }
-    } else if !raw.contains('"')
-        && let Some(at) = raw.find('\'')
-    {
-        problems.push(format!(
-            "single quote `'` at {}: JSON strings need double quotes (\")",
-            position(raw, at)
-        ));
-        repaired = repaired.replace('\'', "\"");
+        repairs.push(Repair {
+            problem: format!(
+                "typographic quote `{quote}` at {}: JSON needs straight double quotes (\")",
+                position(raw, at)
+            ),
+            apply: |text| text.replace(TYPOGRAPHIC_DOUBLE, "\""),
+        });
     }
-    if let Some(at) = line_continuation(&repaired) {
-        let after = if repaired[at + 1..].starts_with(['\n', '\r']) {
+    if let Some(at) = raw.find(TYPOGRAPHIC_SINGLE) {
+        let quote = raw[at..].chars().next().unwrap_or('\'');
+        repairs.push(Repair {
+            problem: format!(
+                "typographic quote `{quote}` at {}: JSON strings need straight double quotes (\")",
+                position(raw, at)
+            ),
+            apply: |text| text.replace(TYPOGRAPHIC_SINGLE, "\""),
+        });
+    }
+    if let Some(at) = raw.find('\'') {
+        repairs.push(Repair {
+            problem: format!(
+                "single quote `'` at {}: JSON strings need double quotes (\")",
+                position(raw, at)
+            ),
+            apply: |text| text.replace('\'', "\""),
+        });
+    }
+    if let Some(at) = line_continuation(raw) {
+        let after = if raw[at + 1..].starts_with(['\n', '\r']) {
             "a line break"
         } else {
             "a space (YAML folded the line break)"
         };
-        problems.push(format!(
-            "`\\` followed by {after} at {}: a shell line continuation is not JSON",
-            position(raw, at)
-        ));
-        repaired = remove_line_continuations(&repaired);
+        repairs.push(Repair {
+            problem: format!(
+                "`\\` followed by {after} at {}: a shell line continuation is not JSON",
+                position(raw, at)
+            ),
+            apply: remove_line_continuations,
+        });
     }
-    // A missing bracket is named only when adding it makes the value decode: `[blarg` lacks
-    // more than its `]`, and JSON's own reason says so better.
-    let bracket = if lost_opening {
-        Some((
-            "no opening `[` at character 1: Velero decodes JSON only when `[` is the first character".to_owned(),
-            format!("[{repaired}"),
-        ))
-    } else if !repaired.trim_end().ends_with(']') {
-        Some((
-            format!(
+    if lost_opening {
+        repairs.push(Repair {
+            problem: "no opening `[` at character 1: Velero decodes JSON only when `[` is the first character".to_owned(),
+            apply: |text| format!("[{text}"),
+        });
+    } else if !raw.trim_end().ends_with(']') {
+        repairs.push(Repair {
+            problem: format!(
                 "no closing `]` at the end ({})",
                 position(raw, raw.trim_end().len())
             ),
-            format!("{}]", repaired.trim_end()),
-        ))
-    } else {
-        None
-    };
-    if let Some((problem, with_bracket)) = bracket {
-        if serde_json::from_str::<Vec<String>>(&with_bracket).is_ok() {
-            problems.push(problem);
-            repaired = with_bracket;
-        } else if lost_opening {
-            return None; // a plain string that happens to start with a quote
-        }
-    }
-    let decoded = serde_json::from_str::<Vec<String>>(&repaired).ok();
-    if problems.is_empty() {
-        // Nothing typical: JSON's own reason, with the character it stopped at.
-        let err = serde_json::from_str::<Vec<Option<String>>>(raw).err()?;
-        let at = byte_offset(raw, err.line(), err.column());
-        // Syntax errors stop at the offending character; type errors just after the value.
-        let offending = raw[at..].chars().next().filter(|_| err.is_syntax());
-        problems.push(match offending {
-            Some(c) => format!(
-                "`{}` at {}: {}",
-                c.escape_debug(),
-                position(raw, at),
-                json_reason(&err)
-            ),
-            None => format!("{} (at {})", json_reason(&err), position(raw, at)),
+            apply: |text| format!("{}]", text.trim_end()),
         });
     }
-    Some(JsonBreak {
-        problem: problems.join("; "),
-        corrected: decoded.map(|argv| to_json_array(&argv)),
-    })
+    repairs
 }
 
 /// Byte offset of the first `\` that a shell would read as a line continuation: followed by

@@ -59,7 +59,7 @@ pub const COMMAND_NOT_JSON_ARRAY: Rule = rule(
     "HV001",
     "command-not-json-array",
     Error,
-    "command starts like JSON but is not a JSON array of strings",
+    "command meant as a JSON array is not one (quotes, `\\`, a bracket): run as one program name",
 );
 pub const COMMAND_EMPTY_ARRAY: Rule =
     rule("HV002", "command-empty", Error, "command is an empty array");

@@ -75,6 +75,12 @@ const BROKEN_ARRAYS: &[(&str, &str, Option<&str>)] = &[
         "typographic quote `“` at character 2: JSON needs straight double quotes (\"); no closing `]`",
         Some(r#"["/bin/sh","-c","sync"]"#),
     ),
+    // Typographic quotes inside a string are fine: the lost bracket alone is the fault.
+    (
+        "[\"/bin/sh\", \"-c\", \"echo “hi”\"",
+        "no closing `]` at the end (character 30)",
+        Some("[\"/bin/sh\",\"-c\",\"echo “hi”\"]"),
+    ),
     // Nothing typical: JSON's own reason at the character it stopped at, and no guess.
     ("[blarg", "`b` at character 2: expected value", None),
     (r#"["a"]x"#, "`x` at character 6: trailing characters", None),
@@ -94,6 +100,13 @@ fn commands_meant_as_arrays_name_the_character_that_breaks_them() {
         );
         assert!(
             finding.problem.contains(problem),
+            "{command:?}: {}",
+            finding.problem
+        );
+        // Exactly what breaks it, nothing more.
+        assert_eq!(
+            finding.problem.matches("; ").count(),
+            problem.matches("; ").count(),
             "{command:?}: {}",
             finding.problem
         );
