@@ -70,6 +70,8 @@ pub enum Command {
     Get(crate::commands::get::GetArgs),
     /// Remove hook annotations from pods or pod templates
     Remove(crate::commands::remove::RemoveArgs),
+    /// Run a pod's hooks now, as Velero will, and report what Velero would conclude
+    Test(crate::commands::test::TestArgs),
     /// Print a shell completion script for the kubectl-hooks binary
     Completion(crate::commands::completion::CompletionArgs),
     /// Run a Velero backup after a preflight of its hooks; report and read what they did

@@ -6,6 +6,7 @@ mod catalogue;
 pub mod completion;
 pub mod get;
 pub mod remove;
+pub mod test;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Annotate(args) => annotate::run(&cli.global, &args),
         Command::Get(args) => get::run(&cli.global, &args),
         Command::Remove(args) => remove::run(&cli.global, &args),
+        Command::Test(args) => test::run(&cli.global, &args),
         Command::Completion(args) => completion::run(&args),
         Command::Backup(args) => backup::run(&cli.global, &args),
         Command::Keys => catalogue::keys(),

@@ -1,0 +1,355 @@
+//! One line of `kubectl hooks test`'s report per hook: what ran, where, what it did, and
+//! the verdict Velero would reach (`pkg/podexec/pod_command_executor.go`,
+//! `internal/hook/item_hook_handler.go`, v1.18.2).
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use serde::Serialize;
+use velero_hooks::spec::plan::PlannedHook;
+
+use super::exec::{self, ExecOutcome};
+use super::targets::PodHooks;
+use super::{Mode, TestFormat};
+
+/// How many lines of stdout and stderr the report keeps.
+const FIRST_LINES: usize = 5;
+/// How long `--check` waits for the container's shell.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum Verdict {
+    Ok,
+    /// Failed; `onError` says what Velero does next.
+    Failed,
+    TimedOut,
+    Interrupted,
+    NotRun(String),
+    WouldRun,
+    /// `--check`: the program can be started.
+    CanStart,
+    /// `--check`: the container cannot start it.
+    CannotStart,
+    /// `--check`: the container offers no way to tell (no shell).
+    CannotTell,
+}
+
+impl Verdict {
+    pub fn is_ok(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Ok | Verdict::WouldRun | Verdict::CanStart | Verdict::CannotTell
+        )
+    }
+
+    /// Whether Velero would see this hook fail (so on-error Fail stops the phase).
+    pub fn stops_phase(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Failed | Verdict::TimedOut | Verdict::Interrupted | Verdict::CannotStart
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookReport {
+    pub namespace: String,
+    pub pod: String,
+    pub phase: &'static str,
+    pub hook_name: String,
+    pub source: String,
+    pub container: String,
+    pub command: Vec<String>,
+    pub on_error: &'static str,
+    /// Velero's effective timeout; `None`: no limit.
+    pub timeout_seconds: Option<f64>,
+    pub exit_code: Option<i32>,
+    pub duration_seconds: Option<f64>,
+    pub stdout: String,
+    pub stderr: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// What Velero would conclude, in words.
+    pub conclusion: String,
+    /// The error text Velero logs (`error=...`), to match with a backup log.
+    pub velero_error: Option<String>,
+    #[serde(skip)]
+    pub note_post_runs_anyway: bool,
+}
+
+impl HookReport {
+    pub fn new(pod: &PodHooks, hook: &PlannedHook) -> Self {
+        HookReport {
+            namespace: pod.namespace.clone(),
+            pod: pod.name.clone(),
+            phase: hook.phase.as_str(),
+            hook_name: hook.origin.hook_name().to_owned(),
+            source: hook.origin.describe(),
+            container: hook.effective_container.clone().unwrap_or_default(),
+            command: hook.command.clone(),
+            on_error: hook.on_error.as_str(),
+            timeout_seconds: hook.timeout_nanos.map(|n| n as f64 / 1e9),
+            exit_code: None,
+            duration_seconds: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            verdict: Verdict::WouldRun,
+            conclusion: String::new(),
+            velero_error: None,
+            note_post_runs_anyway: false,
+        }
+    }
+
+    pub fn record(&mut self, outcome: ExecOutcome, took: Duration) {
+        self.duration_seconds = Some(took.as_secs_f64());
+        let fail_text = |phase: &str, on_error: &str| {
+            match (phase, on_error) {
+            (_, "Continue") => "Velero logs the error and goes on: the backup ends PartiallyFailed".to_owned(),
+            ("pre", _) => "on-error Fail: the pod is not backed up (nor its pod volumes), no later hook of this pod runs, and Velero runs no post hook for it; the backup ends PartiallyFailed".to_owned(),
+            (_, _) => "on-error Fail: later hooks of this pod do not run; the backup ends PartiallyFailed".to_owned(),
+        }
+        };
+        match outcome {
+            ExecOutcome::Exited {
+                code,
+                stdout,
+                stderr,
+            } => {
+                self.exit_code = Some(code);
+                self.stdout = first_lines(&stdout);
+                self.stderr = first_lines(&stderr);
+                if code == 0 {
+                    self.verdict = Verdict::Ok;
+                    "ok".clone_into(&mut self.conclusion);
+                } else {
+                    self.verdict = Verdict::Failed;
+                    self.velero_error = Some(format!("command terminated with exit code {code}"));
+                    self.conclusion = fail_text(self.phase, self.on_error);
+                }
+            }
+            ExecOutcome::NotStarted { message, forbidden } => {
+                self.verdict = Verdict::Failed;
+                self.conclusion = if forbidden {
+                    format!(
+                        "the API server refused exec: your user needs the RBAC permission `create` on `pods/exec` in namespace {} (check with `kubectl auth can-i create pods/exec -n {}`); Velero's own service account needs it too",
+                        self.namespace, self.namespace
+                    )
+                } else {
+                    fail_text(self.phase, self.on_error)
+                };
+                self.velero_error = Some(message);
+            }
+            ExecOutcome::TimedOut { stdout, stderr } => {
+                self.stdout = first_lines(&stdout);
+                self.stderr = first_lines(&stderr);
+                self.verdict = Verdict::TimedOut;
+                let after = self.timeout_seconds.map(go_duration).unwrap_or_default();
+                self.velero_error = Some(format!("timed out after {after}"));
+                // v1.18.2's executor returns at the timeout without killing the command.
+                self.conclusion = format!(
+                    "gave up after {after} and closed the exec stream, as Velero does; the command is not killed and may still be running in the container. {}",
+                    fail_text(self.phase, self.on_error)
+                );
+            }
+            ExecOutcome::Interrupted => {
+                self.verdict = Verdict::Interrupted;
+                "interrupted (Ctrl-C): the exec stream was closed; the command may still be running in the container".clone_into(&mut self.conclusion);
+            }
+        }
+    }
+
+    /// `--check`: can the container start the hook's program? Asked through the
+    /// container's shell (`command -v NAME`, or `test -x PATH` for a path).
+    pub async fn check(&mut self, pods: &Api<Pod>) {
+        let Some(program) = self.command.first().cloned() else {
+            self.verdict = Verdict::CannotStart;
+            "the command is empty: Velero fails it with `command is required`"
+                .clone_into(&mut self.conclusion);
+            return;
+        };
+        let question = if program.contains('/') {
+            format!("test -x {}", shell_words::quote(&program))
+        } else {
+            format!("command -v {}", shell_words::quote(&program))
+        };
+        let argv = vec!["/bin/sh".to_owned(), "-c".to_owned(), question.clone()];
+        let (outcome, took) = exec::run(
+            pods,
+            &self.pod,
+            &self.container,
+            &argv,
+            Some(CHECK_TIMEOUT),
+            std::future::pending(),
+        )
+        .await;
+        self.duration_seconds = Some(took.as_secs_f64());
+        let is_shell = program
+            .rsplit('/')
+            .next()
+            .is_some_and(|b| matches!(b, "sh" | "bash" | "ash" | "dash"));
+        match outcome {
+            ExecOutcome::Exited { code: 0, .. } => {
+                self.verdict = Verdict::CanStart;
+                self.conclusion = format!(
+                    "`{program}` can be started in container {} (`{question}` succeeded)",
+                    self.container
+                );
+            }
+            ExecOutcome::Exited { code, .. } => {
+                self.verdict = Verdict::CannotStart;
+                self.conclusion = format!(
+                    "`{program}` is not found in container {} (`{question}` exited {code}): Velero's exec fails with `executable file not found in $PATH` or exit 127",
+                    self.container
+                );
+            }
+            ExecOutcome::NotStarted { message, forbidden }
+                if message.contains("executable file not found")
+                    || message.contains("no such file or directory") =>
+            {
+                let _ = forbidden;
+                if is_shell {
+                    self.verdict = Verdict::CannotStart;
+                    self.conclusion = format!(
+                        "container {} has no shell, and the hook's program is a shell",
+                        self.container
+                    );
+                } else {
+                    self.verdict = Verdict::CannotTell;
+                    self.conclusion = format!(
+                        "cannot tell: container {} has no shell to ask (/bin/sh not found)",
+                        self.container
+                    );
+                }
+                self.velero_error = Some(message);
+            }
+            ExecOutcome::NotStarted { message, forbidden } => {
+                self.verdict = Verdict::Failed;
+                self.conclusion = if forbidden {
+                    format!(
+                        "the API server refused exec: your user needs the RBAC permission `create` on `pods/exec` in namespace {}",
+                        self.namespace
+                    )
+                } else {
+                    "exec failed before the question could be asked".to_owned()
+                };
+                self.velero_error = Some(message);
+            }
+            ExecOutcome::TimedOut { .. } | ExecOutcome::Interrupted => {
+                self.verdict = Verdict::CannotTell;
+                self.conclusion = format!(
+                    "cannot tell: the container's shell did not answer within {}s",
+                    CHECK_TIMEOUT.as_secs()
+                );
+            }
+        }
+    }
+}
+
+fn first_lines(text: &str) -> String {
+    text.lines()
+        .take(FIRST_LINES)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Go's `time.Duration` text for whole and fractional seconds (`30s`, `1m30s`, `1.5s`),
+/// as Velero prints timeouts.
+fn go_duration(seconds: f64) -> String {
+    let total = seconds.trunc() as u64;
+    let frac = seconds - seconds.trunc();
+    let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
+    let secs = if frac > 0.0 {
+        format!("{}", s as f64 + frac)
+    } else {
+        s.to_string()
+    };
+    match (h, m) {
+        (0, 0) => format!("{secs}s"),
+        (0, m) => format!("{m}m{secs}s"),
+        (h, m) => format!("{h}h{m}m{secs}s"),
+    }
+}
+
+pub fn print(reports: &[HookReport], mode: Mode, format: TestFormat) -> anyhow::Result<()> {
+    match format {
+        TestFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"hooks": reports}))?
+        ),
+        TestFormat::Yaml => print!(
+            "{}",
+            serde_saphyr::to_string(&serde_json::json!({"hooks": reports}))?
+        ),
+        TestFormat::Text => {
+            for r in reports {
+                print_text(r, mode);
+            }
+            let failed = reports.iter().filter(|r| !r.verdict.is_ok()).count();
+            println!("{} hooks, {} would fail", reports.len(), failed);
+        }
+    }
+    Ok(())
+}
+
+fn print_text(r: &HookReport, mode: Mode) {
+    let timeout = r
+        .timeout_seconds
+        .map(go_duration)
+        .unwrap_or_else(|| "no limit".to_owned());
+    let verdict = match &r.verdict {
+        Verdict::Ok => "OK".to_owned(),
+        Verdict::Failed => format!("FAILED (on-error {})", r.on_error),
+        Verdict::TimedOut => format!("TIMED OUT (on-error {})", r.on_error),
+        Verdict::Interrupted => "INTERRUPTED".to_owned(),
+        Verdict::NotRun(why) => format!("NOT RUN: {why}"),
+        Verdict::WouldRun => "WOULD RUN".to_owned(),
+        Verdict::CanStart => "CAN START".to_owned(),
+        Verdict::CannotStart => "CANNOT START".to_owned(),
+        Verdict::CannotTell => "CANNOT TELL".to_owned(),
+    };
+    println!(
+        "{}/{}  {}  {} ({})  {verdict}",
+        r.namespace, r.pod, r.phase, r.hook_name, r.source
+    );
+    println!("  container: {}", r.container);
+    println!(
+        "  command:   {}",
+        serde_json::to_string(&r.command).unwrap_or_default()
+    );
+    match (mode, r.duration_seconds) {
+        (Mode::Run, Some(d)) => {
+            let exit = r
+                .exit_code
+                .map(|c| format!("exit {c}"))
+                .unwrap_or_else(|| "no exit code".to_owned());
+            println!("  result:    {exit} after {d:.2}s (timeout {timeout})");
+        }
+        _ => println!("  timeout:   {timeout}"),
+    }
+    if !r.conclusion.is_empty() {
+        println!("  velero:    {}", r.conclusion);
+    }
+    if let Some(e) = &r.velero_error {
+        println!("  error:     {e}");
+    }
+    for (label, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        for (i, line) in text.lines().enumerate() {
+            println!(
+                "  {}{line}",
+                if i == 0 {
+                    format!("{label}:    ")
+                } else {
+                    " ".repeat(11)
+                }
+            );
+        }
+    }
+    if r.note_post_runs_anyway {
+        println!(
+            "  note:      this pod's post hooks run anyway, to undo what its pre hooks did (Velero would not run them)"
+        );
+    }
+}
