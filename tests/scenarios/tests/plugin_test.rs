@@ -373,3 +373,91 @@ fn real_only() {
         "{REAL}"
     );
 }
+
+fn ctrl_c(backend: &Backend) {
+    hooked_pod(
+        backend,
+        "locked",
+        json!({
+        "pre.hook.backup.velero.io/command": r#"["/bin/sh","-c","sleep 5"]"#,
+        "post.hook.backup.velero.io/command": r#"["/bin/sh","-c","echo thawed"]"#}),
+    );
+    let child = backend
+        .plugin()
+        .arg("--kubeconfig")
+        .arg(&backend.kubeconfig)
+        .args(["-n", &backend.namespace, "test", "locked", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl-hooks starts");
+    // While the pre hook runs (it lasts 5s).
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("kubectl-hooks ends");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let hooks = json_hooks(&out);
+    assert_eq!(hooks[0]["result"], "interrupted", "{hooks:?}");
+    assert!(
+        hooks[0]["durationSeconds"].as_f64().unwrap() < 4.5,
+        "{hooks:?}"
+    );
+    assert_eq!(
+        (hooks[1]["phase"].as_str(), hooks[1]["result"].as_str()),
+        (Some("post"), Some("ok")),
+        "{hooks:?}"
+    );
+    assert_eq!(hooks[1]["stdout"], "thawed");
+}
+
+#[test]
+fn ctrl_c_during_pre_still_runs_post() {
+    ctrl_c(&Backend::start("test-ctrl-c"));
+}
+
+#[test]
+#[ignore = "needs a real cluster: set VELERO_HOOKS_E2E_KUBECONFIG and run the ignored tests"]
+fn ctrl_c_during_pre_still_runs_post_real() {
+    real_only();
+    ctrl_c(&Backend::start("test-ctrl-c"));
+}
+
+#[test]
+fn pods_of_a_workload_and_a_finished_pod() {
+    let backend = Backend::start("test-workload");
+    if !backend.is_emulated() {
+        return;
+    }
+    let script = busybox_script().to_string();
+    backend.create(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]}}}}));
+    for (name, phase) in [
+        ("web-1", "Running"),
+        ("web-2", "Running"),
+        ("web-3", "Pending"),
+        ("done", "Succeeded"),
+    ] {
+        let app = if name == "done" { "batch" } else { "web" };
+        backend.create(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": app}, "annotations": {
+                "pre.hook.backup.velero.io/command": r#"["/bin/sh","-c","echo frozen"]"#,
+                kube_emulator::exec::SCRIPT_ANNOTATION: script}},
+            "spec": {"containers": [{"name": "app", "image": "busybox:1.36"}]},
+            "status": {"phase": phase}}));
+    }
+    // Two Running pods of the Deployment; stdin is not a terminal, so no question.
+    let hooks = json_hooks(&backend.hooks(&["test", "deployment/web", "-o", "json"]));
+    let pods: Vec<&str> = hooks.iter().map(|h| h["pod"].as_str().unwrap()).collect();
+    assert_eq!(pods, ["web-1", "web-2"]);
+    assert!(hooks.iter().all(|h| h["stdout"] == "frozen"), "{hooks:?}");
+
+    let out = backend.hooks(&["test", "done"]);
+    let text = expect_exit(&out, 0);
+    assert!(text.contains("SKIPPED: the pod is Succeeded"), "{text}");
+}

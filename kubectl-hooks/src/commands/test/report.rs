@@ -27,6 +27,8 @@ pub enum Verdict {
     TimedOut,
     Interrupted,
     NotRun(String),
+    /// Velero skips the hook and does not count it as failed.
+    Skipped(String),
     WouldRun,
     /// `--check`: the program can be started.
     CanStart,
@@ -40,7 +42,11 @@ impl Verdict {
     pub fn is_ok(&self) -> bool {
         matches!(
             self,
-            Verdict::Ok | Verdict::WouldRun | Verdict::CanStart | Verdict::CannotTell
+            Verdict::Ok
+                | Verdict::Skipped(_)
+                | Verdict::WouldRun
+                | Verdict::CanStart
+                | Verdict::CannotTell
         )
     }
 
@@ -148,9 +154,12 @@ impl HookReport {
                 self.verdict = Verdict::TimedOut;
                 let after = self.timeout_seconds.map(go_duration).unwrap_or_default();
                 self.velero_error = Some(format!("timed out after {after}"));
-                // v1.18.2's executor returns at the timeout without killing the command.
+                // v1.18.2's executor (pkg/podexec/pod_command_executor.go) returns
+                // `timed out after <d>` but streams with context.Background(): its SPDY
+                // stream stays open and the command runs on. After PR #10125 the stream
+                // is cancelled at the timeout.
                 self.conclusion = format!(
-                    "gave up after {after} and closed the exec stream, as Velero does; the command is not killed and may still be running in the container. {}",
+                    "Velero gives up after {after}: in v1.18.2 it leaves its exec stream open and the command runs on to its end; after v1.18 it cancels the stream. This test closed its stream at {after}: the command was not killed and may still be running in the container (whether a closed stream stops it depends on the container runtime). {}",
                     fail_text(self.phase, self.on_error)
                 );
             }
@@ -305,6 +314,7 @@ fn print_text(r: &HookReport, mode: Mode) {
         Verdict::TimedOut => format!("TIMED OUT (on-error {})", r.on_error),
         Verdict::Interrupted => "INTERRUPTED".to_owned(),
         Verdict::NotRun(why) => format!("NOT RUN: {why}"),
+        Verdict::Skipped(why) => format!("SKIPPED: {why}"),
         Verdict::WouldRun => "WOULD RUN".to_owned(),
         Verdict::CanStart => "CAN START".to_owned(),
         Verdict::CannotStart => "CANNOT START".to_owned(),

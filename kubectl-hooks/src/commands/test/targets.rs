@@ -19,6 +19,8 @@ use crate::selection::{Selection, read_documents};
 pub struct PodHooks {
     pub namespace: String,
     pub name: String,
+    /// `status.phase`.
+    pub phase: String,
     pub hooks: Vec<PlannedHook>,
 }
 
@@ -49,6 +51,11 @@ pub async fn plans(
                 .unwrap_or("")
                 .to_owned(),
             name: name_of(p).to_owned(),
+            phase: p
+                .pointer("/status/phase")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
             hooks: Vec::new(),
         })
         .collect();
