@@ -110,23 +110,40 @@ pub fn explain_json_break(raw: &str) -> Option<JsonBreak> {
     // At most four candidates: sixteen tries, only for values that already failed to decode.
     let mut subsets: Vec<u32> = (1..1u32 << repairs.len()).collect();
     subsets.sort_by_key(|mask| mask.count_ones());
+    // The first size at which some set of repairs decodes; several sets of that size that
+    // decode to different arrays make the repair ambiguous, and none is offered.
+    let mut found: Option<(u32, Vec<String>, bool)> = None;
     for mask in subsets {
-        let chosen: Vec<&Repair> = repairs
+        if found
+            .as_ref()
+            .is_some_and(|(first, _, _)| mask.count_ones() > first.count_ones())
+        {
+            break;
+        }
+        let repaired = repairs
             .iter()
             .enumerate()
             .filter(|(i, _)| mask & (1 << i) != 0)
-            .map(|(_, r)| r)
-            .collect();
-        let repaired = chosen
-            .iter()
-            .fold(raw.to_owned(), |text, r| (r.apply)(&text));
-        if let Ok(argv) = serde_json::from_str::<Vec<String>>(&repaired) {
-            let problems: Vec<&str> = chosen.iter().map(|r| r.problem.as_str()).collect();
-            return Some(JsonBreak {
-                problem: problems.join("; "),
-                corrected: Some(to_json_array(&argv)),
-            });
+            .fold(raw.to_owned(), |text, (_, r)| (r.apply)(&text));
+        let Ok(argv) = serde_json::from_str::<Vec<String>>(&repaired) else {
+            continue;
+        };
+        match &mut found {
+            None => found = Some((mask, argv, true)),
+            Some((_, first, unique)) => *unique &= *first == argv,
         }
+    }
+    if let Some((mask, argv, unique)) = found {
+        let problems: Vec<&str> = repairs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, r)| r.problem.as_str())
+            .collect();
+        return Some(JsonBreak {
+            problem: problems.join("; "),
+            corrected: unique.then(|| to_json_array(&argv)),
+        });
     }
     if lost_opening {
         return None; // a plain string that happens to start with a quote and end with `]`
