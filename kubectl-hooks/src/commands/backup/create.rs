@@ -365,8 +365,8 @@ impl Preflight {
     }
 }
 
-/// The argv as an unambiguous JSON array.
-fn argv(command: &[String]) -> String {
+/// The argv as an unambiguous JSON array (the preflight's and `backup plan`'s COMMAND).
+pub(super) fn argv(command: &[String]) -> String {
     serde_json::to_string(command).unwrap_or_default()
 }
 

@@ -16,6 +16,7 @@ use velero_hooks::spec::plan::{Phase, PodPlan};
 use velero_hooks::spec::{Inventory, ObjectPlan, VeleroObject, plan};
 use velero_hooks::{Finding, VeleroVersion, locate};
 
+use super::create::argv;
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
 use crate::commands::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
@@ -378,9 +379,4 @@ fn render_text(item: &Planned, version: VeleroVersion) -> String {
     }
     out.push('\n');
     out
-}
-
-/// The argv as an unambiguous JSON array.
-fn argv(command: &[String]) -> String {
-    serde_json::to_string(command).unwrap_or_default()
 }
