@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use velero_hooks::VeleroVersion;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,14 +50,42 @@ pub struct GlobalArgs {
         default_value_t = 0
     )]
     pub verbosity: u8,
-    /// Velero release whose behaviour is predicted (1.18 = latest release; 1.19 = newer)
-    #[arg(long, global = true, value_name = "VERSION", default_value = "1.18", value_parser = parse_velero_version)]
-    pub velero_version: velero_hooks::VeleroVersion,
+    /// Velero release whose behaviour is predicted: 1.12 to 1.18 (a line means its latest
+    /// patch; 1.14.0 names one), or main. Default: online, the release of the cluster's
+    /// Velero Deployment; offline, the latest release (1.18.2)
+    #[arg(long = "velero-version", global = true, value_name = "VERSION", value_parser = parse_velero_version)]
+    pub velero_version_flag: Option<VeleroVersion>,
+    /// The release predicted: the flag, the cluster's (online commands), or the latest.
+    #[arg(skip)]
+    pub velero_version: VeleroVersion,
+    /// The namespace Velero runs in (its Deployment, Backups, Schedules and DownloadRequests)
+    #[arg(
+        long,
+        global = true,
+        env = "VELERO_NAMESPACE",
+        default_value = "velero",
+        value_name = "NAMESPACE"
+    )]
+    pub velero_namespace: String,
 }
 
-fn parse_velero_version(text: &str) -> Result<velero_hooks::VeleroVersion, String> {
-    velero_hooks::VeleroVersion::parse(text).ok_or_else(|| {
-        format!("unknown Velero version `{text}`: use 1.18 (latest release) or 1.19 (newer)")
+impl GlobalArgs {
+    /// These flags predicting `version`: what an online command uses once it has asked the
+    /// cluster which Velero runs there.
+    pub fn predicting(&self, version: VeleroVersion) -> Self {
+        Self {
+            velero_version: version,
+            ..self.clone()
+        }
+    }
+}
+
+fn parse_velero_version(text: &str) -> Result<VeleroVersion, String> {
+    VeleroVersion::parse(text).ok_or_else(|| {
+        format!(
+            "unknown Velero version `{text}`: use one of {}",
+            VeleroVersion::accepted()
+        )
     })
 }
 

@@ -8,6 +8,7 @@ mod lean;
 mod manifest;
 mod render;
 mod selection;
+mod velero_release;
 
 use std::process::ExitCode;
 

@@ -40,18 +40,18 @@ fn bench(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let view = PodView::from_json(pod.get("metadata"), pod.get("spec"));
-                black_box(check_pod(black_box(&view), VeleroVersion::V1_18))
+                black_box(check_pod(black_box(&view), VeleroVersion::LATEST_RELEASE))
             })
         },
     );
     c.bench_function("check_object (same pod, with report and pointers)", |b| {
-        b.iter(|| black_box(check_object(black_box(&pod), VeleroVersion::V1_18)))
+        b.iter(|| black_box(check_object(black_box(&pod), VeleroVersion::LATEST_RELEASE)))
     });
     let text = serde_json::to_string(&pod).unwrap();
     c.bench_function("parse JSON + check_object (same pod)", |b| {
         b.iter(|| {
             let value: serde_json::Value = serde_json::from_str(black_box(&text)).unwrap();
-            black_box(check_object(&value, VeleroVersion::V1_18))
+            black_box(check_object(&value, VeleroVersion::LATEST_RELEASE))
         })
     });
 }

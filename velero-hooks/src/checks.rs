@@ -8,9 +8,9 @@ use crate::command::{
     Command, CommandForm, JsonBreak, explain_json_break, split_unambiguously, to_json_array,
 };
 use crate::duration::{GoDuration, parse_go_duration};
-use crate::hook::VeleroVersion;
 use crate::rules::*;
 use crate::spec::rules::*;
+use crate::version::{BOUNDED_EXEC_TIMEOUTS, BOUNDED_FINALIZER_WAIT, VeleroVersion};
 
 /// Where a hook value was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,13 +365,17 @@ pub fn check_exec_timeout(
             "write 30s to say so, or the time the command needs",
         ));
     } else if parsed < 0 {
-        let velero_does = match version {
-            VeleroVersion::V1_18 => {
-                "Velero 1.18 applies no time limit at all, so a hung command blocks the backup (newer Velero uses 30s)"
-            }
-            VeleroVersion::V1_19 => {
-                "Velero newer than 1.18 uses the default 30s (1.18 applied no limit at all)"
-            }
+        let change = &BOUNDED_EXEC_TIMEOUTS;
+        let velero_does = if version.has(change) {
+            format!(
+                "Velero {version} uses the default 30s ({} applied no limit at all)",
+                change.before()
+            )
+        } else {
+            format!(
+                "Velero {version} applies no time limit at all, so a hung command blocks the backup ({} uses 30s)",
+                change.since()
+            )
         };
         findings.push(finding(
             match source {
@@ -384,9 +388,17 @@ pub fn check_exec_timeout(
             "write a positive duration such as 5m",
         ));
     } else if parsed > crate::hook::NEWER_VELERO_TIMEOUT_CAP {
-        let velero_does = match version {
-            VeleroVersion::V1_18 => "Velero 1.18 uses it as given, but newer Velero caps it at 4h",
-            VeleroVersion::V1_19 => "Velero newer than 1.18 caps it at 4h",
+        let change = &BOUNDED_EXEC_TIMEOUTS;
+        let velero_does = if version.has(change) {
+            format!(
+                "Velero {version} caps it at 4h ({} uses it as given)",
+                change.before()
+            )
+        } else {
+            format!(
+                "Velero {version} uses it as given, but {} caps it at 4h",
+                change.since()
+            )
         };
         findings.push(finding(
             &TIMEOUT_OVER_CAP,
@@ -481,14 +493,18 @@ fn wait_timeout_fix(subject: &Subject) -> String {
 /// pod): the hook is never recorded, and the restore finalizer waits for every hook
 /// (`pkg/controller/restore_finalizer_controller.go`, `WaitRestoreExecHook`). Up to 1.18 that
 /// wait has no deadline; after 1.18 it ends at the server's --resource-timeout (PR #10280).
-fn unlimited_wait_outcome(version: VeleroVersion) -> &'static str {
-    match version {
-        VeleroVersion::V1_18 => {
-            "if it never runs, the restore stays in Finalizing for ever and holds up later restores (newer Velero gives up after --resource-timeout, default 10m)"
-        }
-        VeleroVersion::V1_19 => {
-            "if it never runs, the restore stays in Finalizing until the server's --resource-timeout (default 10m) and ends PartiallyFailed (Velero 1.18 waits for ever)"
-        }
+fn unlimited_wait_outcome(version: VeleroVersion) -> String {
+    let change = &BOUNDED_FINALIZER_WAIT;
+    if version.has(change) {
+        format!(
+            "if it never runs, the restore stays in Finalizing until the server's --resource-timeout (default 10m) and ends PartiallyFailed ({} waits for ever)",
+            change.before()
+        )
+    } else {
+        format!(
+            "if it never runs, the restore stays in Finalizing for ever and holds up later restores ({} gives up after --resource-timeout, default 10m)",
+            change.since()
+        )
     }
 }
 

@@ -7,37 +7,8 @@ use crate::command::{Command, parse_command};
 use crate::duration::{GoDuration, NANOS_PER_SECOND, Nanos, parse_go_duration};
 use crate::keys::{self, Family, Field};
 use crate::pod::PodView;
-
-/// The Velero release whose behaviour is predicted. Releases differ on timeouts and on
-/// native sidecars; the default is the latest release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub enum VeleroVersion {
-    /// Velero 1.18 and earlier (latest release: 1.18.2).
-    #[default]
-    #[serde(rename = "1.18")]
-    V1_18,
-    /// Velero after 1.18: negative timeouts become 30s, timeouts over 4h are capped, and
-    /// backup hooks may target native sidecars.
-    #[serde(rename = "1.19")]
-    V1_19,
-}
-
-impl VeleroVersion {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim_start_matches('v') {
-            "1.18" | "1.18.0" | "1.18.1" | "1.18.2" => Some(Self::V1_18),
-            "1.19" | "main" => Some(Self::V1_19),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::V1_18 => "1.18",
-            Self::V1_19 => "1.19",
-        }
-    }
-}
+use crate::version::BOUNDED_EXEC_TIMEOUTS;
+use crate::version::VeleroVersion;
 
 pub const DEFAULT_EXEC_TIMEOUT: Nanos = 30 * NANOS_PER_SECOND;
 pub const NEWER_VELERO_TIMEOUT_CAP: Nanos = 4 * 3_600 * NANOS_PER_SECOND;
@@ -125,14 +96,13 @@ impl std::fmt::Display for Limit {
 
 /// The exec timeout Velero applies for a parsed value (`0` when absent or unparseable).
 pub fn effective_exec_timeout(parsed: Nanos, version: VeleroVersion) -> Limit {
-    match (parsed, version) {
-        (0, _) => Limit::After(DEFAULT_EXEC_TIMEOUT),
-        (n, VeleroVersion::V1_18) if n < 0 => Limit::Unlimited,
-        (n, VeleroVersion::V1_19) if n < 0 => Limit::After(DEFAULT_EXEC_TIMEOUT),
-        (n, VeleroVersion::V1_19) if n > NEWER_VELERO_TIMEOUT_CAP => {
-            Limit::After(NEWER_VELERO_TIMEOUT_CAP)
-        }
-        (n, _) => Limit::After(n),
+    let bounded = version.has(&BOUNDED_EXEC_TIMEOUTS);
+    match parsed {
+        0 => Limit::After(DEFAULT_EXEC_TIMEOUT),
+        n if n < 0 && bounded => Limit::After(DEFAULT_EXEC_TIMEOUT),
+        n if n < 0 => Limit::Unlimited,
+        n if n > NEWER_VELERO_TIMEOUT_CAP && bounded => Limit::After(NEWER_VELERO_TIMEOUT_CAP),
+        n => Limit::After(n),
     }
 }
 
@@ -350,7 +320,8 @@ mod tests {
 
     #[test]
     fn effective_timeouts_per_release() {
-        use VeleroVersion::*;
+        const V1_18: VeleroVersion = VeleroVersion::LATEST_RELEASE;
+        const V1_19: VeleroVersion = VeleroVersion::MAIN;
         let cases = [
             (0, V1_18, Limit::After(30 * S)),
             (0, V1_19, Limit::After(30 * S)),
@@ -461,7 +432,7 @@ mod tests {
         ];
         for (annotations, expected) in cases {
             let view = pod(annotations, &["app", "sidecar"]);
-            let hooks = parse_hooks(&view, VeleroVersion::V1_18);
+            let hooks = parse_hooks(&view, VeleroVersion::LATEST_RELEASE);
             let got = hooks.backup_pre.map(|h| {
                 (
                     h.effective_container.unwrap(),
@@ -485,7 +456,7 @@ mod tests {
     #[test]
     fn legacy_keys_never_make_a_post_hook() {
         let view = pod(&[("hook.backup.velero.io/command", "/bin/ls")], &["app"]);
-        let hooks = parse_hooks(&view, VeleroVersion::V1_18);
+        let hooks = parse_hooks(&view, VeleroVersion::LATEST_RELEASE);
         assert!(hooks.backup_post.is_none());
         assert_eq!(
             hooks.backup_pre.unwrap().source,
@@ -505,7 +476,7 @@ mod tests {
             ],
             &["app"],
         );
-        let hooks = parse_hooks(&view, VeleroVersion::V1_18);
+        let hooks = parse_hooks(&view, VeleroVersion::LATEST_RELEASE);
         let exec = hooks.restore_post.unwrap();
         assert_eq!(exec.effective_container.as_deref(), Some("app"));
         assert_eq!(exec.wait_timeout, Limit::Unlimited);

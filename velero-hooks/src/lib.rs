@@ -28,14 +28,16 @@ pub mod pruned;
 pub mod report;
 pub mod rules;
 pub mod spec;
+pub mod version;
 pub mod workload;
 
 use serde_json::Value;
 
-pub use hook::{PodHooks, VeleroVersion};
+pub use hook::PodHooks;
 pub use pod::PodView;
 pub use report::ObjectReport;
 pub use rules::{Finding, Severity, Subject, check_pod};
+pub use version::VeleroVersion;
 pub use workload::{PodTemplateRef, WorkloadKind, locate};
 
 /// Escapes one JSON Pointer token (RFC 6901): annotation keys contain `/`.

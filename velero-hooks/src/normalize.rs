@@ -13,9 +13,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::command::{CommandForm, parse_command, split_unambiguously, to_json_array};
-use crate::hook::{BackupHook, VeleroVersion, parse_hooks, pre_family};
+use crate::hook::{BackupHook, parse_hooks, pre_family};
 use crate::keys::{self, Family, Field};
 use crate::pod::PodView;
+use crate::version::VeleroVersion;
 use crate::workload::locate;
 
 /// Which rewrites to apply; all off by default.
@@ -244,7 +245,7 @@ mod tests {
             "post.hook.backup.velero.io/container": "fsfreeze",
             "unrelated": "x"
         }));
-        let ops = normalize(&object, VeleroVersion::V1_18, ALL);
+        let ops = normalize(&object, VeleroVersion::LATEST_RELEASE, ALL);
         let patched = apply(&object, ops);
         assert_eq!(
             patched["spec"]["template"]["metadata"]["annotations"],
@@ -266,7 +267,7 @@ mod tests {
             patched["spec"]["template"]["spec"],
             object["spec"]["template"]["spec"]
         );
-        assert!(normalize(&patched, VeleroVersion::V1_18, ALL).is_empty());
+        assert!(normalize(&patched, VeleroVersion::LATEST_RELEASE, ALL).is_empty());
     }
 
     #[test]
@@ -280,12 +281,12 @@ mod tests {
             json_command: true,
             ..Default::default()
         };
-        assert!(normalize(&object, VeleroVersion::V1_18, only_commands).is_empty());
+        assert!(normalize(&object, VeleroVersion::LATEST_RELEASE, only_commands).is_empty());
         let defaults = Normalizations {
             explicit_defaults: true,
             ..Default::default()
         };
-        assert!(normalize(&object, VeleroVersion::V1_18, defaults).is_empty());
+        assert!(normalize(&object, VeleroVersion::LATEST_RELEASE, defaults).is_empty());
     }
 
     #[test]
@@ -299,14 +300,21 @@ mod tests {
             migrate_legacy: true,
             ..Default::default()
         };
-        assert!(normalize(&object, VeleroVersion::V1_18, migrate).is_empty());
+        assert!(normalize(&object, VeleroVersion::LATEST_RELEASE, migrate).is_empty());
     }
 
     #[test]
     fn nothing_to_do_without_hooks_or_options() {
         let object = deployment(json!({"a": "b"}));
-        assert!(normalize(&object, VeleroVersion::V1_18, ALL).is_empty());
+        assert!(normalize(&object, VeleroVersion::LATEST_RELEASE, ALL).is_empty());
         let with_hook = deployment(json!({"pre.hook.backup.velero.io/command": "/bin/true"}));
-        assert!(normalize(&with_hook, VeleroVersion::V1_18, Normalizations::default()).is_empty());
+        assert!(
+            normalize(
+                &with_hook,
+                VeleroVersion::LATEST_RELEASE,
+                Normalizations::default()
+            )
+            .is_empty()
+        );
     }
 }

@@ -8,12 +8,12 @@ use crate::checks::{
     check_on_error, check_wait_timeout, check_wait_timeout_unset, command_shape_finding,
 };
 use crate::hook::{
-    BackupHook, InitHook, PodHooks, RestoreExecHook, VeleroVersion, parse_go_bool, parse_hooks,
-    pre_family,
+    BackupHook, InitHook, PodHooks, RestoreExecHook, parse_go_bool, parse_hooks, pre_family,
 };
 use crate::keys::{self, Family, Field};
 use crate::pod::{AnnotationValue, PodView};
 use crate::spec::rules as spec;
+use crate::version::{NATIVE_SIDECAR_HOOKS, VeleroVersion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -739,7 +739,7 @@ fn check_backup_container(
     let init = pod.init_containers.iter().find(|c| c.name == name);
     let (problem, velero_does) = match init {
         Some(c) if c.sidecar => {
-            if version == VeleroVersion::V1_19 {
+            if version.has(&NATIVE_SIDECAR_HOOKS) {
                 return;
             }
             (
@@ -747,7 +747,8 @@ fn check_backup_container(
                     "`{name}` is a native sidecar (an init container with restartPolicy: Always)"
                 ),
                 format!(
-                    "Velero 1.18 fails the hook with `no such container: \"{name}\"`; only Velero newer than 1.18 can exec in sidecars"
+                    "Velero {version} fails the hook with `no such container: \"{name}\"`; only {} can exec in sidecars",
+                    NATIVE_SIDECAR_HOOKS.since()
                 ),
             )
         }

@@ -40,7 +40,7 @@ fn every_broken_velero_example_reports_its_code() {
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .unwrap_or_else(|| panic!("{}: second line `# expect: CODE`", path.display()));
-        let codes: Vec<&str> = check(&object, VeleroVersion::V1_18)
+        let codes: Vec<&str> = check(&object, VeleroVersion::LATEST_RELEASE)
             .iter()
             .map(|f| f.code)
             .collect();
@@ -56,13 +56,13 @@ fn every_broken_velero_example_reports_its_code() {
 #[test]
 fn the_good_schedule_is_clean_and_plans_its_hooks() {
     let (_, schedule) = read(&examples().join("good/schedule-spec-hooks.yaml"));
-    assert_eq!(check(&schedule, VeleroVersion::V1_18), []);
+    assert_eq!(check(&schedule, VeleroVersion::LATEST_RELEASE), []);
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db-0", "namespace": "shop", "labels": {"app": "db"}},
                      "spec": {"containers": [{"name": "db"}]}, "status": {"phase": "Running"}});
     let planned = plan(
         &schedule,
         &Inventory::from_objects([&pod]),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     );
     let phases: Vec<_> = planned.pods[0]
         .hooks

@@ -54,7 +54,7 @@ proptest! {
         init in proptest::collection::vec(container(), 0..3),
         newer in any::<bool>(),
     ) {
-        let version = if newer { VeleroVersion::V1_19 } else { VeleroVersion::V1_18 };
+        let version = if newer { VeleroVersion::MAIN } else { VeleroVersion::LATEST_RELEASE };
         let pod = json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "annotations": annotations},
@@ -86,8 +86,8 @@ proptest! {
 
     #[test]
     fn odd_shapes_are_not_objects_or_are_checked(value in value(), kind in ".{0,12}") {
-        let _ = check_object(&value, VeleroVersion::V1_18);
-        let _ = check_object(&json!({"apiVersion": "apps/v1", "kind": kind, "spec": value}), VeleroVersion::V1_18);
-        let _ = check_object(&json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": value}}), VeleroVersion::V1_18);
+        let _ = check_object(&value, VeleroVersion::LATEST_RELEASE);
+        let _ = check_object(&json!({"apiVersion": "apps/v1", "kind": kind, "spec": value}), VeleroVersion::LATEST_RELEASE);
+        let _ = check_object(&json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"jobTemplate": value}}), VeleroVersion::LATEST_RELEASE);
     }
 }

@@ -30,7 +30,7 @@ fn run(kind: &str, spec: Value, objects: &[Value]) -> ObjectPlan {
     plan(
         &object(kind, spec),
         &Inventory::from_objects(objects),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     )
 }
 
@@ -242,7 +242,7 @@ fn planned_values_as_velero_applies_them() {
     let newer = plan(
         &object("Backup", spec),
         &Inventory::from_objects(&objects),
-        VeleroVersion::V1_19,
+        VeleroVersion::MAIN,
     );
     assert_eq!(newer.pods[0].hooks[1].timeout_nanos, Some(30_000_000_000));
 }

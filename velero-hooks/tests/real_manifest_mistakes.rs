@@ -18,7 +18,7 @@ fn findings(annotations: Value, version: VeleroVersion) -> Vec<Finding> {
 }
 
 fn only(annotations: Value, code: &str) -> Finding {
-    let all = findings(annotations, VeleroVersion::V1_18);
+    let all = findings(annotations, VeleroVersion::LATEST_RELEASE);
     let matching: Vec<_> = all.iter().filter(|f| f.code == code).collect();
     assert_eq!(matching.len(), 1, "{all:?}");
     matching[0].clone()
@@ -127,7 +127,7 @@ fn a_plain_command_that_starts_with_a_quote_is_not_taken_for_a_lost_bracket() {
     // Velero runs it as one program name either way; it is HV003's finding, not HV001's.
     let all = findings(
         json!({"pre.hook.backup.velero.io/command": "\"/bin/echo\" hello]", "pre.hook.backup.velero.io/on-error": "Fail"}),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     );
     let codes: Vec<_> = all.iter().map(|f| f.code).collect();
     assert_eq!(codes, ["HV003"]);
@@ -155,7 +155,7 @@ fn restore_hooks_without_wait_timeout_say_what_each_release_does() {
         "{}",
         on_1_18.fix
     );
-    let newer = findings(hook, VeleroVersion::V1_19);
+    let newer = findings(hook, VeleroVersion::MAIN);
     let newer = newer.iter().find(|f| f.code == "HV024").unwrap();
     assert!(
         newer
@@ -177,7 +177,7 @@ fn restore_hooks_without_wait_timeout_say_what_each_release_does() {
     );
     let limited = findings(
         json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/wait-timeout": "5m"}),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     );
     assert!(limited.is_empty(), "{limited:?}");
 }
@@ -191,7 +191,7 @@ fn ark_keys_name_the_velero_key_to_use() {
             "hook.backup.ark.heptio.com/timeout": "30s",
             "post.hook.restore.ark.heptio.com/wait-timeout": "5m",
         }),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     );
     let fixes: Vec<(&str, &str)> = all
         .iter()

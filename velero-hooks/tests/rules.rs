@@ -324,7 +324,7 @@ fn every_row_gives_exactly_its_codes() {
     for (annotations, expected) in table() {
         let object = pod(annotations.clone());
         assert_eq!(
-            codes(&object, VeleroVersion::V1_18),
+            codes(&object, VeleroVersion::LATEST_RELEASE),
             expected,
             "{annotations}"
         );
@@ -352,17 +352,17 @@ fn newer_velero_accepts_sidecars_and_reads_timeouts_differently() {
     let sidecar = pod(
         json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail", "pre.hook.backup.velero.io/container": "proxy"}),
     );
-    assert_eq!(codes(&sidecar, VeleroVersion::V1_19), Vec::<&str>::new());
+    assert_eq!(codes(&sidecar, VeleroVersion::MAIN), Vec::<&str>::new());
     let negative = pod(
         json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail", "pre.hook.backup.velero.io/timeout": "-1s"}),
     );
-    let report = check_object(&negative, VeleroVersion::V1_19).unwrap();
+    let report = check_object(&negative, VeleroVersion::MAIN).unwrap();
     assert!(
         report.findings[0].velero_does.contains("30s"),
         "{:?}",
         report.findings
     );
-    let report = check_object(&negative, VeleroVersion::V1_18).unwrap();
+    let report = check_object(&negative, VeleroVersion::LATEST_RELEASE).unwrap();
     assert!(
         report.findings[0].velero_does.contains("no time limit"),
         "{:?}",
@@ -373,7 +373,7 @@ fn newer_velero_accepts_sidecars_and_reads_timeouts_differently() {
 #[test]
 fn pod_without_containers() {
     let object = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "annotations": {"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail"}}, "spec": {"containers": []}});
-    assert_eq!(codes(&object, VeleroVersion::V1_18), ["HV032"]);
+    assert_eq!(codes(&object, VeleroVersion::LATEST_RELEASE), ["HV032"]);
 }
 
 #[test]
@@ -383,7 +383,7 @@ fn hooks_on_workload_metadata_are_reported_with_where_they_belong() {
         "metadata": {"name": "dump", "namespace": "db", "annotations": {"pre.hook.backup.velero.io/command": FSFREEZE}},
         "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "pg"}]}}}}}
     });
-    let report = check_object(&object, VeleroVersion::V1_18).unwrap();
+    let report = check_object(&object, VeleroVersion::LATEST_RELEASE).unwrap();
     assert_eq!(report.display_name(), "cronjob/dump -n db");
     assert_eq!(report.findings.len(), 1);
     let finding = &report.findings[0];
@@ -409,7 +409,7 @@ fn messages_say_what_velero_does_and_how_to_fix() {
         "pre.hook.backup.velero.io/timeout": "30",
         "pre.hook.backup.velero.io/comand": "x",
     }));
-    let report = check_object(&object, VeleroVersion::V1_18).unwrap();
+    let report = check_object(&object, VeleroVersion::LATEST_RELEASE).unwrap();
     let by_code = |code: &str| report.findings.iter().find(|f| f.code == code).unwrap();
     assert!(
         by_code("HV003")
@@ -450,7 +450,8 @@ fn reference_admission_fixtures_get_the_expected_verdicts() {
         let review: Value =
             serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{file}")).unwrap())
                 .unwrap();
-        let report = check_object(&review["request"]["object"], VeleroVersion::V1_18).unwrap();
+        let report =
+            check_object(&review["request"]["object"], VeleroVersion::LATEST_RELEASE).unwrap();
         assert_eq!(
             report.errors() > 0,
             has_errors,

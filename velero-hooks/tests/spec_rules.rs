@@ -19,7 +19,7 @@ fn object(kind: &str, spec: Value) -> VeleroObject {
 }
 
 fn findings(kind: &str, spec: Value) -> Vec<(&'static str, String)> {
-    check(&object(kind, spec), VeleroVersion::V1_18)
+    check(&object(kind, spec), VeleroVersion::LATEST_RELEASE)
         .into_iter()
         .map(|f| (f.code, f.subject.text().to_owned()))
         .collect()
@@ -380,14 +380,14 @@ fn undecodable_specs_are_a_finding_not_a_crash() {
 fn findings_serialize_key_for_annotations_and_path_for_fields() {
     let finding = check(
         &object("Backup", exec(json!({"command": ["/bin/a"]}))),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     )
     .remove(0);
     let value = serde_json::to_value(&finding).unwrap();
     assert_eq!(value["path"], json!(format!("{E}.onError")));
     assert!(value.get("key").is_none());
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": {"pre.hook.backup.velero.io/command": "/bin/a"}}, "spec": {"containers": [{"name": "c"}]}});
-    let report = velero_hooks::check_object(&pod, VeleroVersion::V1_18).unwrap();
+    let report = velero_hooks::check_object(&pod, VeleroVersion::LATEST_RELEASE).unwrap();
     let value = serde_json::to_value(&report.findings[0]).unwrap();
     assert_eq!(value["key"], json!("pre.hook.backup.velero.io/on-error"));
     assert!(value.get("path").is_none());
@@ -403,7 +403,7 @@ fn a_refused_backup_plans_no_hooks() {
     let planned = plan(
         &backup,
         &Inventory::from_objects([&pod]),
-        VeleroVersion::V1_18,
+        VeleroVersion::LATEST_RELEASE,
     );
     assert!(planned.refused);
     assert!(planned.pods.iter().all(|p| p.hooks.is_empty()));

@@ -72,8 +72,8 @@ pub struct Flags {
     #[arg(long, env = "VELERO_HOOKS_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,
 
-    /// Velero release whose behaviour the checks follow (1.18 or 1.19); overrides
-    /// veleroVersion in --config.
+    /// Velero release whose behaviour the checks follow (1.12 to 1.18, a line meaning its
+    /// latest patch, or main); overrides veleroVersion in --config.
     #[arg(long, env = "VELERO_HOOKS_VELERO_VERSION", value_parser = parse_version)]
     pub velero_version: Option<VeleroVersion>,
 
@@ -117,8 +117,12 @@ pub enum LogLevel {
 }
 
 fn parse_version(text: &str) -> Result<VeleroVersion, String> {
-    VeleroVersion::parse(text)
-        .ok_or_else(|| format!("unknown Velero version {text:?}: use 1.18 or 1.19"))
+    VeleroVersion::parse(text).ok_or_else(|| {
+        format!(
+            "unknown Velero version {text:?}: use one of {}",
+            VeleroVersion::accepted()
+        )
+    })
 }
 
 /// The product's own Go-exact parser: one duration syntax everywhere.
@@ -176,7 +180,10 @@ impl Flags {
         let from_file = match &file.velero_version {
             Some(text) => match VeleroVersion::parse(text) {
                 Some(v) => Some(v),
-                None => bail!("invalid config: veleroVersion {text:?} is not 1.18 or 1.19"),
+                None => bail!(
+                    "invalid config: veleroVersion {text:?} is not a Velero release this server knows: use one of {}",
+                    VeleroVersion::accepted()
+                ),
             },
             None => None,
         };
@@ -214,7 +221,7 @@ mod tests {
         std::fs::write(&path, "veleroVersion: \"1.19\"\n").unwrap();
         let path = path.to_str().unwrap();
         let flags = Flags::try_parse_from(["w", "--self-signed", "--config", path]).unwrap();
-        assert_eq!(flags.policy().unwrap().version, VeleroVersion::V1_19);
+        assert_eq!(flags.policy().unwrap().version, VeleroVersion::MAIN);
         let flags = Flags::try_parse_from([
             "w",
             "--self-signed",
@@ -224,7 +231,10 @@ mod tests {
             "1.18",
         ])
         .unwrap();
-        assert_eq!(flags.policy().unwrap().version, VeleroVersion::V1_18);
+        assert_eq!(
+            flags.policy().unwrap().version,
+            VeleroVersion::LATEST_RELEASE
+        );
         std::fs::write(dir.path().join("config.yaml"), "veleroVersion: \"2.0\"\n").unwrap();
         assert!(flags.policy().is_err());
     }

@@ -73,7 +73,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     tracing::info!(
         https = %server.https_addr(),
         metrics = %server.metrics_addr(),
-        velero_version = policy.version.as_str(),
+        velero_version = %policy.version,
         "listening"
     );
     server.run(shutdown_signal()).await

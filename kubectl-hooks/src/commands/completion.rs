@@ -212,7 +212,7 @@ fn flag_values(
     match arg.get_id().as_str() {
         "kubeconfig" | "files" => return (Vec::new(), FILES),
         "on_error" => values = vec!["Fail".into(), "Continue".into()],
-        "velero_version" => values = vec!["1.18".into(), "1.19".into()],
+        "velero_version_flag" => values = velero_version_values(),
         "namespace" => values = lookup("namespaces", connection, current),
         "context" => values = contexts(connection),
         _ => {}
@@ -223,6 +223,19 @@ fn flag_values(
         .map(|v| format!("{prefix}{v}"))
         .collect();
     (candidates, NO_FILES)
+}
+
+/// Release lines (`1.14`) before the releases themselves (`1.14.0`), then `main`.
+fn velero_version_values() -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for version in velero_hooks::VeleroVersion::all() {
+        let text = version.to_string();
+        if let Some(line) = text.strip_suffix(".0") {
+            values.push(line.to_owned());
+        }
+        values.push(text);
+    }
+    values
 }
 
 /// TYPE, TYPE/NAME or NAME, depending on what is already typed.

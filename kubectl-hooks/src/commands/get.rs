@@ -43,14 +43,6 @@ pub struct GetArgs {
     /// Also show the spec hooks of every Schedule in --velero-namespace
     #[arg(long, conflicts_with = "schedules")]
     pub all_schedules: bool,
-    /// The namespace Velero runs in (where its Schedules live)
-    #[arg(
-        long,
-        env = "VELERO_NAMESPACE",
-        default_value = "velero",
-        value_name = "NAMESPACE"
-    )]
-    pub velero_namespace: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,7 +86,7 @@ async fn run_live(
     name: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let cluster = Cluster::connect(global).await?;
-    let version = global.velero_version;
+    let version = crate::velero_release::resolve(&cluster, global).await;
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
     let mut listed: Vec<Listed> = Vec::new();
     // With --schedule, every listed pod is kept until the Schedules' hooks are known.
@@ -124,7 +116,7 @@ async fn run_live(
     if schedules_wanted {
         let mut by_pod = schedules::by_pod(
             &cluster,
-            &args.velero_namespace,
+            &global.velero_namespace,
             &args.schedules,
             args.all_schedules,
             version,

@@ -20,7 +20,9 @@ pub const EXIT_FAILURE: u8 = 1;
 /// The input could not be used (unreadable file, invalid YAML, bad flags).
 pub const EXIT_BAD_INPUT: u8 = 2;
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
+    // Offline, the flag or the latest release; online commands ask the cluster.
+    cli.global.velero_version = cli.global.velero_version_flag.unwrap_or_default();
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, &args),
         Command::Annotate(args) => annotate::run(&cli.global, &args),

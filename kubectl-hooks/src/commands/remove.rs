@@ -105,6 +105,8 @@ async fn run_live(
 ) -> anyhow::Result<ExitCode> {
     let cluster = Cluster::connect(global).await?;
     let objects = selection.fetch(&cluster).await?;
+    // Asked after the objects, so that an error about them is the first thing said.
+    let global = &global.predicting(crate::velero_release::resolve(&cluster, global).await);
     if objects.is_empty() {
         bail!("no objects passed to remove: nothing matches the selector");
     }

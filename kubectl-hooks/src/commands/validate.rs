@@ -69,6 +69,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
 /// Checks every pod and workload in the namespace (or all, with `-A`), a page at a time.
 async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Vec<Checked>> {
     let cluster = crate::cluster::Cluster::connect(global).await?;
+    let global = &global.predicting(crate::velero_release::resolve(&cluster, global).await);
     let namespace = (!cluster.all_namespaces).then_some(cluster.namespace.as_str());
     let mut checked = Vec::new();
     for kind in velero_hooks::workload::WORKLOAD_KINDS {

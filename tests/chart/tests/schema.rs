@@ -129,6 +129,8 @@ fn valid_overrides_pass_the_schema() {
         &["logFormat=text", "logLevel=debug"],
         &["podDisruptionBudget.minAvailable=50%"],
         &["config.veleroVersion=1.19"],
+        &["config.veleroVersion=1.14.1"],
+        &["config.veleroVersion=main"],
     ] {
         try_render(sets).unwrap_or_else(|e| panic!("{sets:?} rejected:\n{e}"));
     }

@@ -80,14 +80,26 @@ fn api_errors_read_like_kubectls() {
             "deployments.apps is forbidden: User \"dev\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"{namespace}\""
         ),
     );
-    if !backend.inject_fault(Fault::new("/deployments", 1, forbidden).method("GET")) {
+    if !backend.inject_fault(
+        Fault::new(
+            &format!("/namespaces/{namespace}/deployments"),
+            1,
+            forbidden,
+        )
+        .method("GET"),
+    ) {
         eprintln!("skipped the rest on a real cluster: needs the emulator's fault injection");
         return;
     }
     let out = backend.hooks(&["get", "deploy"]);
     expect_exit(&out, 1);
+    // After the line naming the Velero release predicted, kubectl's own words.
     assert_eq!(
-        stderr(&out),
+        stderr(&out)
+            .lines()
+            .last()
+            .map(|l| format!("{l}\n"))
+            .unwrap_or_default(),
         format!(
             "Error from server (Forbidden): deployments.apps is forbidden: User \"dev\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"{namespace}\"\n"
         )

@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         "metadata": {"name": "fuzz", "annotations": annotations},
         "spec": {"containers": containers}
     });
-    for version in [VeleroVersion::V1_18, VeleroVersion::V1_19] {
+    for version in [VeleroVersion::LATEST_RELEASE, VeleroVersion::MAIN] {
         let _ = check_object(&pod, version);
         let all = Normalizations { pin_container: true, json_command: true, explicit_defaults: true, migrate_legacy: true };
         let ops = normalize(&pod, version, all);

@@ -11,8 +11,8 @@
 
 use serde_json::Value;
 
-use crate::hook::VeleroVersion;
 use crate::rules::Finding;
+use crate::version::VeleroVersion;
 
 pub mod glob;
 mod glob_syntax;

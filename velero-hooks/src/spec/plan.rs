@@ -13,8 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::hook::{Limit, OnError, VeleroVersion};
+use crate::hook::{Limit, OnError};
 use crate::rules::Finding;
+use crate::version::VeleroVersion;
 
 use super::{VeleroKind, VeleroObject, VeleroSpec};
 

@@ -7,8 +7,8 @@ use crate::checks::{
     Source, abbreviate, check_argv, check_on_error, check_spec_duration_value,
     check_wait_timeout_unset,
 };
-use crate::hook::VeleroVersion;
 use crate::rules::{Finding, Rule, Severity, Subject};
+use crate::version::VeleroVersion;
 
 use super::glob::{Glob, first_invalid};
 use super::types::{

@@ -281,7 +281,7 @@ impl Preflight {
             .count();
         out.push_str(&format!(
             "Preflight of backup {name} -n {velero_namespace} (as Velero {} runs hooks): {} pod{} in scope, {with_hooks} with hooks\n",
-            version.as_str(),
+            version,
             self.pods_in_scope,
             plural(self.pods_in_scope),
         ));

@@ -16,18 +16,10 @@ use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, block_on};
+use crate::velero_release;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// The namespace Velero runs in (where Backups and DownloadRequests live)
-    #[arg(
-        long,
-        global = true,
-        env = "VELERO_NAMESPACE",
-        default_value = "velero",
-        value_name = "NAMESPACE"
-    )]
-    pub velero_namespace: String,
     #[command(subcommand)]
     pub command: BackupCommand,
 }
@@ -61,9 +53,12 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
     block_on(async {
         let cluster = Cluster::connect(global).await?;
         api::ensure_velero_installed(&cluster).await?;
-        let ns = args.velero_namespace.as_str();
+        let ns = global.velero_namespace.as_str();
         match &args.command {
-            BackupCommand::Create(create) => create::run(&cluster, global, ns, create).await,
+            BackupCommand::Create(create) => {
+                let global = &global.predicting(velero_release::resolve(&cluster, global).await);
+                create::run(&cluster, global, ns, create).await
+            }
             BackupCommand::Describe(describe) => {
                 describe::run_describe(&cluster, ns, describe).await
             }
@@ -71,6 +66,7 @@ pub fn run(global: &GlobalArgs, args: &BackupArgs) -> anyhow::Result<ExitCode> {
             BackupCommand::Logs(logs) => logs::run(&cluster, ns, logs).await,
             BackupCommand::Plan(plan) => {
                 let name = plan.schedule.as_deref().unwrap_or_default();
+                let global = &global.predicting(velero_release::resolve(&cluster, global).await);
                 plan::run_schedule(&cluster, global, ns, name, plan.output).await
             }
         }

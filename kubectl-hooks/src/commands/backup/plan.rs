@@ -288,7 +288,7 @@ fn render_text(item: &Planned, version: VeleroVersion) -> String {
             .as_deref()
             .map(|o| format!(" ({o})"))
             .unwrap_or_default(),
-        version.as_str()
+        version
     );
     if plan.refused {
         out.push_str("Velero refuses it: no hook runs\n");

@@ -42,9 +42,6 @@ pub struct TestArgs {
     /// The spec hooks of this Schedule of the cluster
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
-    /// Velero's namespace (for --schedule)
-    #[arg(long, default_value = "velero", value_name = "NAMESPACE")]
-    pub velero_namespace: String,
     /// Print what would run, where and with which timeout; run nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -90,6 +87,7 @@ pub fn run(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<ExitCode> {
 
 async fn run_live(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<ExitCode> {
     let cluster = Cluster::connect(global).await?;
+    let global = &global.predicting(crate::velero_release::resolve(&cluster, global).await);
     let plans = match targets::plans(&cluster, global, args).await {
         Ok(plans) => plans,
         Err(targets::TargetError::Unusable(err)) => {

@@ -36,7 +36,7 @@ pub async fn plans(
     global: &GlobalArgs,
     args: &TestArgs,
 ) -> Result<Vec<PodHooks>, TargetError> {
-    let velero = velero_objects(cluster, args).await?;
+    let velero = velero_objects(cluster, global, args).await?;
     let pods = selected_pods(cluster, args).await?;
     let mut inventory = Inventory::new();
     for pod in &pods {
@@ -86,6 +86,7 @@ pub async fn plans(
 /// Restore with no spec hooks, so only the pods' annotation hooks are planned.
 async fn velero_objects(
     cluster: &Cluster,
+    global: &GlobalArgs,
     args: &TestArgs,
 ) -> Result<Vec<VeleroObject>, TargetError> {
     let documents: Vec<(String, Value)> = if let Some(path) = &args.from_file {
@@ -96,17 +97,17 @@ async fn velero_objects(
             .collect()
     } else if let Some(name) = &args.schedule {
         let schedules =
-            crate::commands::backup::api::schedules_dynamic(cluster, &args.velero_namespace);
+            crate::commands::backup::api::schedules_dynamic(cluster, &global.velero_namespace);
         let schedule = schedules.get(name).await.map_err(|err| {
             TargetError::Api(crate::cluster::describe_api_error(
                 err,
-                &format!("get schedule {name} -n {}", args.velero_namespace),
+                &format!("get schedule {name} -n {}", global.velero_namespace),
             ))
         })?;
         let value = serde_json::to_value(&schedule).map_err(|e| TargetError::Api(e.into()))?;
         vec![(format!("schedule/{name}"), value)]
     } else {
-        let meta = json!({"name": "kubectl-hooks-test", "namespace": args.velero_namespace});
+        let meta = json!({"name": "kubectl-hooks-test", "namespace": global.velero_namespace});
         vec![
             (
                 "annotations".to_owned(),

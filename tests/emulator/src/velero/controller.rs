@@ -13,7 +13,7 @@ use hyper::body::Bytes;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
-use velero_hooks::hook::VeleroVersion;
+use velero_hooks::VeleroVersion;
 
 use super::log::{LogFormat, LogWriter};
 use super::run::run_backup;
@@ -46,7 +46,7 @@ impl Default for FakeVeleroConfig {
             steps: 3,
             download_url: None,
             frozen: false,
-            version: VeleroVersion::V1_18,
+            version: VeleroVersion::LATEST_RELEASE,
         }
     }
 }

@@ -8,7 +8,8 @@
 
 use serde_json::{Value, json};
 use velero_hooks::PodView;
-use velero_hooks::hook::{OnError, VeleroVersion};
+use velero_hooks::VeleroVersion;
+use velero_hooks::hook::OnError;
 use velero_hooks::spec::plan::{HookOrigin, Phase as BackupPhase, PlannedHook};
 use velero_hooks::spec::{Inventory, VeleroObject, plan};
 
@@ -352,7 +353,7 @@ mod tests {
         ];
         for (hooks, pods, attempted, failed, errors, backed_up) in cases {
             let backup = json!({"spec": {"hooks": hooks}});
-            let run = run_backup(&backup, &pods, VeleroVersion::V1_18);
+            let run = run_backup(&backup, &pods, VeleroVersion::LATEST_RELEASE);
             let mut log = LogWriter::new(LogFormat::Text, "velero", "b");
             for line in &run.lines {
                 log.push(line);
@@ -371,7 +372,7 @@ mod tests {
         let backup = json!({"spec": {"hooks": {"resources": [{"name": "x",
             "labelSelector": {"matchExpressions": [{"key": "a", "operator": "Equals"}]}}]}}});
         assert!(
-            run_backup(&backup, &[], VeleroVersion::V1_18)
+            run_backup(&backup, &[], VeleroVersion::LATEST_RELEASE)
                 .failure
                 .is_some()
         );

@@ -20,12 +20,12 @@
 use serde_json::Value;
 
 use crate::hook::{
-    BackupHook, BackupPhase, HookSource, OnError, VeleroVersion, effective_exec_timeout,
-    parse_hooks,
+    BackupHook, BackupPhase, HookSource, OnError, effective_exec_timeout, parse_hooks,
 };
 use crate::keys::Family;
 use crate::pod::PodView;
 use crate::rules::check_pod;
+use crate::version::VeleroVersion;
 
 use super::{
     HookOrigin, Inventory, LeftOut, ObjectPlan, Phase, PlannedHook, PodPlan, SkippedHook, labels,

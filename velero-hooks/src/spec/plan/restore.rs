@@ -12,13 +12,14 @@
 
 use serde_json::Value;
 
-use crate::hook::{Limit, OnError, VeleroVersion, effective_exec_timeout, parse_hooks};
+use crate::hook::{Limit, OnError, effective_exec_timeout, parse_hooks};
 use crate::keys::{Family, Field};
 use crate::pod::PodView;
 use crate::rules::{Finding, check_pod};
 use crate::spec::rules::SPEC_CONTAINER_NOT_FOUND;
 use crate::spec::scope::{resources_include_pods, selectors_match, should_include};
 use crate::spec::types::{RestoreResourceHookSpec, RestoreSpec};
+use crate::version::VeleroVersion;
 
 use super::run_time::{missing_container, subject_of};
 use super::{

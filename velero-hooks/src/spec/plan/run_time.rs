@@ -1,11 +1,12 @@
 //! What will go wrong when planned hooks run on a pod, seen from the pod: its phase, its
 //! containers, and pre hooks that can drop it from the backup.
 
-use crate::hook::{OnError, VeleroVersion};
+use crate::hook::OnError;
 use crate::keys::{self, Family, Field};
 use crate::pod::PodView;
 use crate::rules::{Finding, Subject};
 use crate::spec::rules::{POD_FINISHED, POD_NOT_RUNNING, PRE_HOOK_FAIL, SPEC_CONTAINER_NOT_FOUND};
+use crate::version::{NATIVE_SIDECAR_HOOKS, VeleroVersion};
 
 use super::{HookOrigin, Phase, PlannedHook, PodPlan};
 
@@ -13,7 +14,7 @@ use super::{HookOrigin, Phase, PlannedHook, PodPlan};
 /// sidecars only after 1.18 (PR #9403, `pkg/podexec/pod_command_executor.go`).
 pub fn container_runnable(pod: &PodView<'_>, container: &str, version: VeleroVersion) -> bool {
     pod.containers.contains(&container)
-        || (version == VeleroVersion::V1_19
+        || (version.has(&NATIVE_SIDECAR_HOOKS)
             && pod
                 .init_containers
                 .iter()

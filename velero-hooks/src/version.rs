@@ -1,0 +1,287 @@
+//! The Velero releases whose hook handling is predicted, and every change between them.
+//!
+//! Each difference between releases is one [`Change`] constant below, with the first release
+//! that has it and the Velero pull request that made it. Rules ask `version.has(&CHANGE)`
+//! and word their messages with [`Change::before`] and [`Change::since`], so a user who runs
+//! an older Velero is told what their release does and where newer ones differ.
+
+use std::fmt;
+
+/// A Velero release (1.12.0 to the latest patch of 1.18), or `main`: the development line
+/// after the latest release. Ordered by age, `main` last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VeleroVersion {
+    Release { minor: u8, patch: u8 },
+    Main,
+}
+
+/// The latest patch of each release line this build knows, oldest first (Velero's tags
+/// `v1.12.0` … `v1.18.2`).
+const RELEASE_LINES: [(u8, u8); 7] = [
+    (12, 4),
+    (13, 2),
+    (14, 1),
+    (15, 2),
+    (16, 2),
+    (17, 2),
+    (18, 2),
+];
+
+impl VeleroVersion {
+    pub const OLDEST: Self = Self::Release {
+        minor: 12,
+        patch: 0,
+    };
+    pub const LATEST_RELEASE: Self = Self::Release {
+        minor: 18,
+        patch: 2,
+    };
+    pub const MAIN: Self = Self::Main;
+
+    const fn release(minor: u8, patch: u8) -> Self {
+        Self::Release { minor, patch }
+    }
+
+    /// Reads `1.14`, `1.14.1`, `v1.14.1` or `main`. A release line without a patch means
+    /// its latest patch. `1.19` is read as `main`, the line that will become 1.19.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text == "main" {
+            return Some(Self::Main);
+        }
+        let (minor, patch) = split_release(text.strip_prefix('v').unwrap_or(text))?;
+        if minor == 19 && patch.is_none() {
+            return Some(Self::Main);
+        }
+        let latest = latest_patch(minor)?;
+        match patch {
+            None => Some(Self::release(minor, latest)),
+            Some(patch) if patch <= latest => Some(Self::release(minor, patch)),
+            Some(_) => None,
+        }
+    }
+
+    /// The release predicted for a Velero image tag (`v1.14.1`, `1.15.2-debian-12-r3`,
+    /// `v1.16.0-rc.1`). A patch newer than this build knows is predicted as the latest known
+    /// patch of its line, a release line newer than 1.18 as `main`; `None` when the tag names
+    /// no release (`latest`, `main`, a digest).
+    pub fn from_image_tag(tag: &str) -> Option<Self> {
+        let text = tag.strip_prefix('v').unwrap_or(tag);
+        let end = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (minor, patch) = split_release(text[..end].trim_end_matches('.'))?;
+        if minor > RELEASE_LINES[RELEASE_LINES.len() - 1].0 {
+            return Some(Self::Main);
+        }
+        let latest = latest_patch(minor)?;
+        Some(Self::release(minor, patch.unwrap_or(latest).min(latest)))
+    }
+
+    /// Every release this build knows, oldest first, then `main`.
+    pub fn all() -> impl Iterator<Item = Self> {
+        RELEASE_LINES
+            .iter()
+            .flat_map(|&(minor, latest)| (0..=latest).map(move |patch| Self::release(minor, patch)))
+            .chain([Self::Main])
+    }
+
+    /// Whether this release includes `change`.
+    pub fn has(self, change: &Change) -> bool {
+        self >= change.since
+    }
+
+    /// Every value `--velero-version` accepts, for help and error messages.
+    pub fn accepted() -> String {
+        let lines: Vec<String> = RELEASE_LINES
+            .iter()
+            .map(|&(minor, latest)| format!("1.{minor} (1.{minor}.0-1.{minor}.{latest})"))
+            .collect();
+        format!("{}, main (after 1.18)", lines.join(", "))
+    }
+
+    /// The release just before this one, for "Velero 1.12.0-1.17.2" ranges.
+    fn previous(self) -> Option<Self> {
+        match self {
+            Self::Main => Some(Self::LATEST_RELEASE),
+            Self::Release { patch: 0, minor } => {
+                let previous_minor = minor.checked_sub(1)?;
+                Some(Self::release(previous_minor, latest_patch(previous_minor)?))
+            }
+            Self::Release { minor, patch } => Some(Self::release(minor, patch - 1)),
+        }
+    }
+}
+
+impl Default for VeleroVersion {
+    /// The latest release: what most clusters run.
+    fn default() -> Self {
+        Self::LATEST_RELEASE
+    }
+}
+
+impl fmt::Display for VeleroVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Release { minor, patch } => write!(f, "1.{minor}.{patch}"),
+            Self::Main => f.write_str("main"),
+        }
+    }
+}
+
+impl serde::Serialize for VeleroVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+fn split_release(text: &str) -> Option<(u8, Option<u8>)> {
+    let mut parts = text.split('.');
+    if parts.next()? != "1" {
+        return None;
+    }
+    let minor = parts.next()?.parse().ok()?;
+    let patch = match parts.next() {
+        None => None,
+        Some(patch) => Some(patch.parse().ok()?),
+    };
+    parts.next().is_none().then_some((minor, patch))
+}
+
+fn latest_patch(minor: u8) -> Option<u8> {
+    RELEASE_LINES
+        .iter()
+        .find(|&&(line, _)| line == minor)
+        .map(|&(_, latest)| latest)
+}
+
+/// One change in how Velero handles hooks.
+#[derive(Debug)]
+pub struct Change {
+    /// The first release that has it.
+    pub since: VeleroVersion,
+    /// The Velero pull request that made it.
+    pub pr: u32,
+    /// What changed, in a few words.
+    pub what: &'static str,
+}
+
+impl Change {
+    /// The releases without the change, as a user reads them: `Velero 1.12.0-1.17.2`.
+    pub fn before(&self) -> String {
+        match self.since.previous() {
+            Some(last) if last == VeleroVersion::OLDEST => format!("Velero {last}"),
+            Some(last) => format!("Velero {}-{last}", VeleroVersion::OLDEST),
+            None => "no Velero release".to_owned(),
+        }
+    }
+
+    /// The releases with the change: `Velero 1.18.0 and later`, or `Velero main`.
+    pub fn since(&self) -> String {
+        match self.since {
+            VeleroVersion::Main => "the unreleased Velero main".to_owned(),
+            since => format!("Velero {since} and later (PR #{})", self.pr),
+        }
+    }
+}
+
+/// A negative exec timeout means 30s instead of no limit, a timeout over 4h is cut to 4h,
+/// and the exec stream is cancelled when the timeout passes
+/// (`pkg/podexec/pod_command_executor.go`).
+pub const BOUNDED_EXEC_TIMEOUTS: Change = Change {
+    since: VeleroVersion::MAIN,
+    pr: 10125,
+    what: "negative exec timeouts mean 30s, timeouts over 4h are cut to 4h",
+};
+
+/// Backup exec hooks may target native sidecars: init containers with
+/// `restartPolicy: Always` (`ensureContainerExists` in `pkg/podexec/pod_command_executor.go`).
+pub const NATIVE_SIDECAR_HOOKS: Change = Change {
+    since: VeleroVersion::MAIN,
+    pr: 9403,
+    what: "exec hooks may run in native sidecars",
+};
+
+/// The restore finalizer stops waiting for unfinished restore exec hooks after the server's
+/// `--resource-timeout` (`pkg/controller/restore_finalizer_controller.go`).
+pub const BOUNDED_FINALIZER_WAIT: Change = Change {
+    since: VeleroVersion::MAIN,
+    pr: 10280,
+    what: "the restore finalizer's wait for hooks ends at --resource-timeout",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_release_from_1_12_and_main() {
+        assert_eq!(
+            VeleroVersion::parse("1.12"),
+            Some(VeleroVersion::release(12, 4))
+        );
+        assert_eq!(
+            VeleroVersion::parse("v1.14.0"),
+            Some(VeleroVersion::release(14, 0))
+        );
+        assert_eq!(
+            VeleroVersion::parse("1.18"),
+            Some(VeleroVersion::LATEST_RELEASE)
+        );
+        assert_eq!(VeleroVersion::parse("main"), Some(VeleroVersion::Main));
+        assert_eq!(VeleroVersion::parse("1.19"), Some(VeleroVersion::Main));
+        for refused in [
+            "1.11", "1.11.3", "1.18.3", "2.0", "1", "1.x", "1.14.1.1", "", "latest",
+        ] {
+            assert_eq!(VeleroVersion::parse(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn image_tags_name_their_release() {
+        let tag = VeleroVersion::from_image_tag;
+        assert_eq!(tag("v1.14.1"), Some(VeleroVersion::release(14, 1)));
+        assert_eq!(
+            tag("1.15.2-debian-12-r3"),
+            Some(VeleroVersion::release(15, 2))
+        );
+        assert_eq!(tag("v1.16.0-rc.1"), Some(VeleroVersion::release(16, 0)));
+        assert_eq!(tag("v1.18.7"), Some(VeleroVersion::LATEST_RELEASE));
+        assert_eq!(tag("v1.20.0"), Some(VeleroVersion::Main));
+        assert_eq!(tag("v1.17"), Some(VeleroVersion::release(17, 2)));
+        for unknown in ["latest", "main", "v1.11.1", "sha256", ""] {
+            assert_eq!(tag(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn ordered_by_age_with_main_last() {
+        let versions: Vec<_> = ["1.12.0", "1.12.4", "1.13.0", "1.18.2", "main"]
+            .iter()
+            .map(|v| VeleroVersion::parse(v).unwrap())
+            .collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn changes_name_the_releases_on_each_side() {
+        assert_eq!(BOUNDED_EXEC_TIMEOUTS.before(), "Velero 1.12.0-1.18.2");
+        assert_eq!(BOUNDED_EXEC_TIMEOUTS.since(), "the unreleased Velero main");
+        let in_1_15 = Change {
+            since: VeleroVersion::release(15, 0),
+            pr: 1,
+            what: "",
+        };
+        assert_eq!(in_1_15.before(), "Velero 1.12.0-1.14.1");
+        assert_eq!(in_1_15.since(), "Velero 1.15.0 and later (PR #1)");
+        assert!(VeleroVersion::release(15, 0).has(&in_1_15));
+        assert!(!VeleroVersion::release(14, 1).has(&in_1_15));
+    }
+
+    #[test]
+    fn accepted_values_list_every_line() {
+        let accepted = VeleroVersion::accepted();
+        assert!(accepted.starts_with("1.12 (1.12.0-1.12.4), 1.13 (1.13.0-1.13.2)"));
+        assert!(accepted.ends_with("1.18 (1.18.0-1.18.2), main (after 1.18)"));
+    }
+}
