@@ -10,7 +10,7 @@ use crate::command::{
 use crate::duration::{GoDuration, parse_go_duration};
 use crate::rules::*;
 use crate::spec::rules::*;
-use crate::version::{BOUNDED_EXEC_TIMEOUTS, BOUNDED_FINALIZER_WAIT, VeleroVersion};
+use crate::version::{BOUNDED_EXEC_TIMEOUTS, VeleroVersion, WAIT_FOR_READY};
 
 /// Where a hook value was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,23 +489,43 @@ fn wait_timeout_fix(subject: &Subject) -> String {
     )
 }
 
-/// What an unlimited wait costs when the container never runs (image pull failure, pending
-/// pod): the hook is never recorded, and the restore finalizer waits for every hook
-/// (`pkg/controller/restore_finalizer_controller.go`, `WaitRestoreExecHook`). Up to 1.18 that
-/// wait has no deadline; after 1.18 it ends at the server's --resource-timeout (PR #10280).
-fn unlimited_wait_outcome(version: VeleroVersion) -> String {
-    let change = &BOUNDED_FINALIZER_WAIT;
-    if version.has(change) {
-        format!(
-            "if it never runs, the restore stays in Finalizing until the server's --resource-timeout (default 10m) and ends PartiallyFailed ({} waits for ever)",
-            change.before()
-        )
-    } else {
-        format!(
-            "if it never runs, the restore stays in Finalizing for ever and holds up later restores ({} gives up after --resource-timeout, default 10m)",
-            change.since()
-        )
+/// `waitForReady: true` (or the annotation `true`) on a release that reads neither: the
+/// restore waits only for the container to be Running. The spec field is not in that
+/// release's CRD, so the API server prunes it.
+pub fn check_wait_for_ready_supported(
+    subject: &Subject,
+    wait_for_ready: bool,
+    source: Source,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    if !wait_for_ready || version.has(&WAIT_FOR_READY) {
+        return;
     }
+    let dropped = match source {
+        Source::Annotation => "Velero {version} does not read this key",
+        Source::Spec => "Velero {version}'s Restore CRD has no such field: the API server drops it",
+    }
+    .replace("{version}", &version.to_string());
+    findings.push(finding(
+        &WAIT_FOR_READY_UNSUPPORTED,
+        subject,
+        dropped,
+        format!(
+            "the hook runs as soon as the container is Running, before it is ready ({} wait for readiness)",
+            WAIT_FOR_READY.since()
+        ),
+        "make the command wait for the service itself (retry until it answers), or upgrade Velero",
+    ));
+}
+
+/// What an unlimited wait costs when the container never runs (image pull failure, pending
+/// pod): the hook is never recorded (`crate::outcome`).
+fn unlimited_wait_outcome(version: VeleroVersion) -> String {
+    format!(
+        "if it never runs, {}",
+        crate::outcome::restore_hook_never_finishes(version)
+    )
 }
 
 /// What happens to a spec duration the CRD lets through (`type: string`) but Go's

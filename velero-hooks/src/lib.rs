@@ -23,6 +23,7 @@ pub mod duration;
 pub mod hook;
 pub mod keys;
 pub mod normalize;
+pub mod outcome;
 pub mod pod;
 pub mod pruned;
 pub mod report;

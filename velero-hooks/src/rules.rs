@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::checks::{
     Source, abbreviate, check_argv_elements, check_exec_command, check_exec_timeout,
-    check_on_error, check_wait_timeout, check_wait_timeout_unset, command_shape_finding,
+    check_on_error, check_wait_for_ready_supported, check_wait_timeout, check_wait_timeout_unset,
+    command_shape_finding,
 };
 use crate::hook::{
     BackupHook, InitHook, PodHooks, RestoreExecHook, parse_go_bool, parse_hooks, pre_family,
@@ -223,6 +224,12 @@ pub const WAIT_FOR_READY_INVALID: Rule = rule(
     Error,
     "wait-for-ready is not a Go boolean",
 );
+pub const WAIT_FOR_READY_UNSUPPORTED: Rule = rule(
+    "HV082",
+    "wait-for-ready-unsupported",
+    Warning,
+    "wait-for-ready is not read by the Velero release predicted: the hook runs before the container is ready",
+);
 
 /// Every rule, whatever the hook source, for documentation and for tools that list codes.
 pub const RULES: &[Rule] = &[
@@ -255,6 +262,7 @@ pub const RULES: &[Rule] = &[
     INIT_NAME_DUPLICATE,
     RESTORE_CONTAINER_NOT_REGULAR,
     WAIT_FOR_READY_INVALID,
+    WAIT_FOR_READY_UNSUPPORTED,
     // Velero objects' spec hooks and run-time facts (crate::spec::rules).
     spec::SPEC_UNDECODABLE,
     spec::SPEC_NAME_EMPTY,
@@ -276,6 +284,8 @@ pub const RULES: &[Rule] = &[
     spec::POD_NOT_RUNNING,
     spec::SPEC_CONTAINER_NOT_FOUND,
     spec::PRE_HOOK_FAIL,
+    spec::RESTORE_HOOK_NEVER_RECORDED,
+    spec::POST_HOOK_FAIL,
     spec::BACKUP_NAMESPACE_LISTS,
     spec::BACKUP_RESOURCE_LISTS,
     spec::BACKUP_NAMESPACE_PATTERN_REFUSED,
@@ -844,6 +854,13 @@ fn check_restore_exec_hook(
             "write true or false",
         ));
     }
+    check_wait_for_ready_supported(
+        &Subject::annotation(keys::name(family, Field::WaitForReady)),
+        hook.wait_for_ready,
+        Source::Annotation,
+        version,
+        findings,
+    );
     if let Some(name) = &hook.container
         && !pod.containers.contains(&name.as_str())
     {
@@ -860,7 +877,7 @@ fn check_restore_exec_hook(
             &RESTORE_CONTAINER_NOT_REGULAR,
             keys::name(family, Field::Container),
             kind,
-            "Velero drops the hook after counting it, so the restore stays in Finalizing forever on 1.18 (newer Velero gives up after --resource-timeout: PartiallyFailed)",
+            crate::outcome::restore_container_missing(version),
             container_fix(pod, name),
         ));
     }

@@ -210,6 +210,92 @@ pub const BOUNDED_FINALIZER_WAIT: Change = Change {
     what: "the restore finalizer's wait for hooks ends at --resource-timeout",
 };
 
+/// A post-restore exec hook may wait for its container to be ready (`waitForReady`,
+/// `post.hook.restore.velero.io/wait-for-ready`); older releases read neither and the API
+/// server prunes the spec field (`internal/hook/wait_exec_hook_handler.go`).
+pub const WAIT_FOR_READY: Change = Change {
+    since: VeleroVersion::release(13, 0),
+    pr: 6918,
+    what: "restore exec hooks may wait for the container to be ready",
+};
+
+/// Every failed restore exec hook is a restore error (the restore ends PartiallyFailed) and
+/// cancels the hooks still waiting in other pods; before, only hooks with onError Fail
+/// counted and a failing Continue hook was only logged (`HandleHooks` in
+/// `internal/hook/wait_exec_hook_handler.go`).
+pub const RESTORE_HOOK_FAILURES_COUNTED: Change = Change {
+    since: VeleroVersion::release(13, 0),
+    pr: 7022,
+    what: "every failed restore exec hook makes the restore PartiallyFailed",
+};
+
+/// Restore exec hooks are counted when the pod is restored and awaited in the Finalizing
+/// phase (`pkg/controller/restore_finalizer_controller.go`, the hook tracker); before, the
+/// restore waited for them while InProgress and a hook it could not run was only logged.
+pub const RESTORE_HOOKS_AWAITED_IN_FINALIZING: Change = Change {
+    since: VeleroVersion::release(14, 0),
+    pr: 7619,
+    what: "restore exec hooks are tracked and awaited in Finalizing",
+};
+
+/// The Restore CRD no longer requires `spec.backupName`, so a restore from `scheduleName`
+/// alone is accepted by the API server (`config/crd/v1/bases/velero.io_restores.yaml`).
+pub const RESTORE_BACKUP_NAME_OPTIONAL: Change = Change {
+    since: VeleroVersion::release(14, 0),
+    pr: 7617,
+    what: "a Restore may name only a scheduleName",
+};
+
+/// Backup hooks run per item block: a post hook failing with onError Fail no longer keeps
+/// the pod out of the backup (`pkg/backup/backup.go`, `pkg/backup/item_backupper.go`).
+pub const HOOKS_PER_ITEM_BLOCK: Change = Change {
+    since: VeleroVersion::release(15, 0),
+    pr: 8102,
+    what: "backup hooks run per item block; a failing post hook keeps its pod in the backup",
+};
+
+/// Backup exec hooks on a pod that is Succeeded or Failed are skipped instead of attempted
+/// (`ExecutePodCommand` in `pkg/podexec/pod_command_executor.go`).
+pub const FINISHED_PODS_SKIPPED: Change = Change {
+    since: VeleroVersion::release(13, 0),
+    pr: 5211,
+    what: "backup hooks skip pods that are Succeeded or Failed",
+};
+
+/// The restore hook tracker keys spec exec hooks by their index in `postHooks`, but the
+/// executor records them by their position among the container's hooks
+/// (`GroupRestoreExecHooks`, `wait_exec_hook_handler.go`); shipped in 1.16.2 as PR #9060,
+/// the backport of PR #9048 (1.17.0).
+pub const RESTORE_HOOK_INDEX_TRACKED: Change = Change {
+    since: VeleroVersion::release(16, 2),
+    pr: 9060,
+    what: "restore exec hooks are tracked by their postHooks index",
+};
+
+/// The executor records each restore exec hook by its own `postHooks` index, so every
+/// tracked hook can finish (`wait_exec_hook_handler.go`, `hook.hookIndex`).
+pub const RESTORE_HOOK_INDEX_FIXED: Change = Change {
+    since: VeleroVersion::release(18, 0),
+    pr: 9366,
+    what: "restore exec hooks are recorded under their postHooks index",
+};
+
+/// Backup namespace lists accept `?` and `[...]` and are expanded against the cluster's
+/// namespaces; before, the controller replaced only `*` before checking each entry as a
+/// namespace name (`validateNamespaceName` in `pkg/util/collections/includes_excludes.go`,
+/// `pkg/util/wildcard/expand.go`; PR #9255 and PR #9502).
+pub const NAMESPACE_WILDCARDS: Change = Change {
+    since: VeleroVersion::release(18, 0),
+    pr: 9502,
+    what: "backup namespace lists take `?` and `[...]` and are expanded",
+};
+
+/// Whether `version` has the restore hook index mismatch: since
+/// [`RESTORE_HOOK_INDEX_TRACKED`] and before [`RESTORE_HOOK_INDEX_FIXED`].
+pub fn has_restore_hook_index_bug(version: VeleroVersion) -> bool {
+    version.has(&RESTORE_HOOK_INDEX_TRACKED) && !version.has(&RESTORE_HOOK_INDEX_FIXED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +362,15 @@ mod tests {
         assert_eq!(in_1_15.since(), "Velero 1.15.0 and later (PR #1)");
         assert!(VeleroVersion::release(15, 0).has(&in_1_15));
         assert!(!VeleroVersion::release(14, 1).has(&in_1_15));
+    }
+
+    #[test]
+    fn the_restore_hook_index_bug_spans_1_16_2_to_1_17_2() {
+        let with_bug: Vec<String> = VeleroVersion::all()
+            .filter(|v| has_restore_hook_index_bug(*v))
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(with_bug, ["1.16.2", "1.17.0", "1.17.1", "1.17.2"]);
     }
 
     #[test]

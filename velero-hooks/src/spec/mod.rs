@@ -100,12 +100,12 @@ pub fn check(object: &VeleroObject, version: VeleroVersion) -> Vec<Finding> {
     match &object.spec {
         VeleroSpec::Backup(spec) => {
             let base = object.kind.spec_path();
-            let mut findings = rules::check_backup_controller(spec, base);
+            let mut findings = rules::check_backup_controller(spec, base, version);
             findings.extend(rules::check_backup_hooks(spec, base, version));
             findings
         }
         VeleroSpec::Restore(spec) => {
-            let mut findings = rules::check_restore_controller(spec);
+            let mut findings = rules::check_restore_controller(spec, version);
             findings.extend(rules::check_restore_hooks(spec, version));
             findings
         }

@@ -5,7 +5,7 @@
 
 use crate::checks::{
     Source, abbreviate, check_argv, check_on_error, check_spec_duration_value,
-    check_wait_timeout_unset,
+    check_wait_for_ready_supported, check_wait_timeout_unset,
 };
 use crate::rules::{Finding, Rule, Severity, Subject};
 use crate::version::VeleroVersion;
@@ -153,6 +153,18 @@ pub const PRE_HOOK_FAIL: Rule = rule(
     Warning,
     "a failing pre hook with Fail leaves the pod out but its volumes are still snapshotted",
 );
+pub const POST_HOOK_FAIL: Rule = rule(
+    "HV125",
+    "post-hook-fail-drops-pod",
+    Warning,
+    "on Velero 1.12-1.14 a failing post hook with Fail leaves the pod out of the backup",
+);
+pub const RESTORE_HOOK_NEVER_RECORDED: Rule = rule(
+    "HV124",
+    "restore-hook-never-recorded",
+    Error,
+    "Velero 1.16.2-1.17.2 never records this restore exec hook as run: the restore stays in Finalizing",
+);
 pub const BACKUP_NAMESPACE_LISTS: Rule = rule(
     "HV130",
     "backup-namespace-lists-invalid",
@@ -224,6 +236,8 @@ pub const SPEC_RULES: &[Rule] = &[
     POD_NOT_RUNNING,
     SPEC_CONTAINER_NOT_FOUND,
     PRE_HOOK_FAIL,
+    RESTORE_HOOK_NEVER_RECORDED,
+    POST_HOOK_FAIL,
     BACKUP_NAMESPACE_LISTS,
     BACKUP_RESOURCE_LISTS,
     BACKUP_NAMESPACE_PATTERN_REFUSED,
@@ -474,6 +488,13 @@ fn check_restore_resource_hook(
                 // Absent: a zero metav1.Duration, so the same unlimited wait as an annotation.
                 _ => check_wait_timeout_unset(&wait_subject, version, out),
             }
+            check_wait_for_ready_supported(
+                &Subject::Spec(format!("{path}.waitForReady")),
+                exec.wait_for_ready == Some(true),
+                Source::Spec,
+                version,
+                out,
+            );
         }
         if let Some(init) = &item.init {
             let path = format!("{path}.init");

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::glob::{Glob, GlobError, list_matches};
 use super::selector::LabelSelector;
+use crate::version::{NAMESPACE_WILDCARDS, VeleroVersion};
 
 /// A resource name as `discovery.Helper.ResourceFor` resolves it (case-insensitive;
 /// plural, singular or short name; `name.group`).
@@ -213,13 +214,15 @@ pub enum NamespaceScope {
 impl NamespaceScope {
     /// `included` as the controller leaves it (never empty), `excluded` with the namespaces
     /// labelled `velero.io/exclude-from-backup=true` added, `active` the cluster's namespaces.
-    /// An error is a wildcard pattern that does not compile: the backup fails.
+    /// An error is a wildcard pattern that does not compile: the backup fails. Releases
+    /// before [`NAMESPACE_WILDCARDS`] never expand.
     pub fn new(
         included: Vec<String>,
         excluded: Vec<String>,
         active: &[String],
+        version: VeleroVersion,
     ) -> Result<Self, GlobError> {
-        if !expands_wildcards(&included, &excluded) {
+        if !version.has(&NAMESPACE_WILDCARDS) || !expands_wildcards(&included, &excluded) {
             return Ok(NamespaceScope::Patterns { included, excluded });
         }
         let expand = |patterns: &[String]| -> Result<Vec<String>, GlobError> {
@@ -346,11 +349,25 @@ mod tests {
             (&["blog"], &["kube-*"], "blog", true),
         ];
         for (inc, exc, ns, expected) in cases {
-            let scope = NamespaceScope::new(strings(inc), strings(exc), &active).unwrap();
+            let scope = NamespaceScope::new(
+                strings(inc),
+                strings(exc),
+                &active,
+                VeleroVersion::LATEST_RELEASE,
+            )
+            .unwrap();
             assert_eq!(scope.includes(ns), *expected, "{inc:?} {exc:?} {ns}");
         }
         // Expansion compiles each pattern: one that does not compile fails the backup.
-        assert!(NamespaceScope::new(strings(&["shop-*"]), strings(&["[a-cx]"]), &active).is_err());
+        assert!(
+            NamespaceScope::new(
+                strings(&["shop-*"]),
+                strings(&["[a-cx]"]),
+                &active,
+                VeleroVersion::LATEST_RELEASE
+            )
+            .is_err()
+        );
     }
 
     #[test]

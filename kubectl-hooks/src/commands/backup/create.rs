@@ -413,6 +413,7 @@ pub async fn preflight(
             backup.effective_included_namespaces(),
             backup.excluded_namespaces.clone(),
             &names,
+            version,
         )
         .ok();
         let wanted: Vec<String> = names

@@ -1,13 +1,17 @@
 //! One line of `kubectl hooks test`'s report per hook: what ran, where, what it did, and
 //! the verdict Velero would reach (`pkg/podexec/pod_command_executor.go`,
-//! `internal/hook/item_hook_handler.go`, v1.18.2).
+//! `internal/hook/item_hook_handler.go`), in the words of `velero_hooks::outcome` for the
+//! release predicted.
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use serde::Serialize;
-use velero_hooks::spec::plan::PlannedHook;
+use velero_hooks::VeleroVersion;
+use velero_hooks::hook::OnError;
+use velero_hooks::outcome::{exec_timed_out, hook_failed};
+use velero_hooks::spec::plan::{Phase, PlannedHook};
 
 use super::exec::{self, ExecOutcome};
 use super::targets::PodHooks;
@@ -84,10 +88,17 @@ pub struct HookReport {
     pub velero_error: Option<String>,
     #[serde(skip)]
     pub note_post_runs_anyway: bool,
+    /// The Velero release whose conclusions are predicted.
+    #[serde(skip)]
+    pub version: VeleroVersion,
+    #[serde(skip)]
+    planned_phase: Phase,
+    #[serde(skip)]
+    planned_on_error: OnError,
 }
 
 impl HookReport {
-    pub fn new(pod: &PodHooks, hook: &PlannedHook) -> Self {
+    pub fn new(pod: &PodHooks, hook: &PlannedHook, version: VeleroVersion) -> Self {
         HookReport {
             namespace: pod.namespace.clone(),
             pod: pod.name.clone(),
@@ -106,18 +117,15 @@ impl HookReport {
             conclusion: String::new(),
             velero_error: None,
             note_post_runs_anyway: false,
+            version,
+            planned_phase: hook.phase,
+            planned_on_error: hook.on_error,
         }
     }
 
     pub fn record(&mut self, outcome: ExecOutcome, took: Duration) {
         self.duration_seconds = Some(took.as_secs_f64());
-        let fail_text = |phase: &str, on_error: &str| {
-            match (phase, on_error) {
-            (_, "Continue") => "Velero logs the error and goes on: the backup ends PartiallyFailed".to_owned(),
-            ("pre", _) => "on-error Fail: the pod is not backed up (nor its pod volumes), no later hook of this pod runs, and Velero runs no post hook for it; the backup ends PartiallyFailed".to_owned(),
-            (_, _) => "on-error Fail: later hooks of this pod do not run; the backup ends PartiallyFailed".to_owned(),
-        }
-        };
+        let failed = hook_failed(self.planned_phase, self.planned_on_error, self.version);
         match outcome {
             ExecOutcome::Exited {
                 code,
@@ -133,7 +141,7 @@ impl HookReport {
                 } else {
                     self.verdict = Verdict::Failed;
                     self.velero_error = Some(format!("command terminated with exit code {code}"));
-                    self.conclusion = fail_text(self.phase, self.on_error);
+                    self.conclusion = failed;
                 }
             }
             ExecOutcome::NotStarted { message, forbidden } => {
@@ -144,7 +152,7 @@ impl HookReport {
                         self.namespace, self.namespace
                     )
                 } else {
-                    fail_text(self.phase, self.on_error)
+                    failed
                 };
                 self.velero_error = Some(message);
             }
@@ -154,13 +162,9 @@ impl HookReport {
                 self.verdict = Verdict::TimedOut;
                 let after = self.timeout_seconds.map(go_duration).unwrap_or_default();
                 self.velero_error = Some(format!("timed out after {after}"));
-                // v1.18.2's executor (pkg/podexec/pod_command_executor.go) returns
-                // `timed out after <d>` but streams with context.Background(): its SPDY
-                // stream stays open and the command runs on. After PR #10125 the stream
-                // is cancelled at the timeout.
                 self.conclusion = format!(
-                    "Velero gives up after {after}: in v1.18.2 it leaves its exec stream open and the command runs on to its end; after v1.18 it cancels the stream. This test closed its stream at {after}: the command was not killed and may still be running in the container (whether a closed stream stops it depends on the container runtime). {}",
-                    fail_text(self.phase, self.on_error)
+                    "{}. This test closed its stream at {after}: the command was not killed and may still be running in the container (whether a closed stream stops it depends on the container runtime). {failed}",
+                    exec_timed_out(&after, self.version)
                 );
             }
             ExecOutcome::Interrupted => {

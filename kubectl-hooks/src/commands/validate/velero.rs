@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 use velero_hooks::hook::{Limit, OnError, effective_exec_timeout};
-use velero_hooks::spec::rules::SPEC_CONTAINER_NOT_FOUND;
+use velero_hooks::spec::rules::{RESTORE_HOOK_NEVER_RECORDED, SPEC_CONTAINER_NOT_FOUND};
 use velero_hooks::spec::types::{ExecHook, ExecRestoreHook};
 use velero_hooks::spec::{Inventory, VeleroKind, VeleroObject, VeleroSpec, plan};
 use velero_hooks::{ObjectReport, PodHooks, VeleroVersion, WorkloadKind, locate};
@@ -355,7 +355,8 @@ impl PodStandIn {
 }
 
 /// Plans every Velero object of the input over its pods and workloads, and adds to each
-/// pod's report the spec hooks whose container it lacks (HV122), naming the hook's object.
+/// pod's report the spec hooks whose container it lacks (HV122) or that its Velero release
+/// never records as run (HV124), naming the hook's object.
 /// `planning[i]` belongs to `checked[i]`; `namespaces` are the input's Namespaces.
 pub fn cross_check(
     checked: &mut [Checked],
@@ -407,11 +408,11 @@ pub fn cross_check(
             let Some(&index) = pod_at.get(&(pod.namespace.clone(), pod.name.clone())) else {
                 continue;
             };
-            for mut finding in pod
-                .findings
-                .into_iter()
-                .filter(|f| f.code == SPEC_CONTAINER_NOT_FOUND.code)
-            {
+            for mut finding in pod.findings.into_iter().filter(|f| {
+                [&SPEC_CONTAINER_NOT_FOUND, &RESTORE_HOOK_NEVER_RECORDED]
+                    .iter()
+                    .any(|r| r.code == f.code)
+            }) {
                 finding.problem = format!("{}: {}", object.display_name(), finding.problem);
                 checked[index].report.findings.push(finding);
                 let line = checked[index].origin.line;

@@ -69,7 +69,8 @@ pub(super) fn plan(
         }
         excluded.push(namespace);
     }
-    let namespaces = match NamespaceScope::new(included, excluded, &inventory.namespaces()) {
+    let namespaces = match NamespaceScope::new(included, excluded, &inventory.namespaces(), version)
+    {
         Ok(scope) => scope,
         Err(error) => {
             // pkg/backup/backup.go: ExpandIncludesExcludes fails, the backup ends Failed.

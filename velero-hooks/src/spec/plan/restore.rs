@@ -19,7 +19,7 @@ use crate::rules::{Finding, check_pod};
 use crate::spec::rules::SPEC_CONTAINER_NOT_FOUND;
 use crate::spec::scope::{resources_include_pods, selectors_match, should_include};
 use crate::spec::types::{RestoreResourceHookSpec, RestoreSpec};
-use crate::version::VeleroVersion;
+use crate::version::{VeleroVersion, WAIT_FOR_READY};
 
 use super::run_time::{missing_container, subject_of};
 use super::{
@@ -152,7 +152,7 @@ pub fn plan_pod(
                 timeout_nanos: hook.exec_timeout.nanos(),
                 timeout: hook.exec_timeout,
                 wait_timeout_nanos: Some(hook.wait_timeout.nanos()),
-                wait_for_ready: Some(hook.wait_for_ready),
+                wait_for_ready: Some(hook.wait_for_ready && version.has(&WAIT_FOR_READY)),
             }),
             None => {
                 for (r, hook) in &matching {
@@ -192,7 +192,9 @@ pub fn plan_pod(
                                 }
                                 .nanos(),
                             ),
-                            wait_for_ready: Some(exec.wait_for_ready.unwrap_or(false)),
+                            wait_for_ready: Some(
+                                exec.wait_for_ready == Some(true) && version.has(&WAIT_FOR_READY),
+                            ),
                         });
                     }
                 }
@@ -218,9 +220,11 @@ pub fn plan_pod(
             missing_container(hook, &view, |c| view.containers.contains(&c), &plan.name)
         {
             plan.findings.push(Finding::about(&SPEC_CONTAINER_NOT_FOUND, subject_of(hook, "spec", "container", Field::Container), problem,
-                "Velero drops the pod's hooks after counting them, so the restore stays in Finalizing forever on 1.18 (newer Velero gives up after --resource-timeout: PartiallyFailed)",
+                crate::outcome::restore_container_missing(version),
                 "narrow the hook's labelSelector so it matches only pods with that container, or fix the name"));
         }
     }
+    plan.findings
+        .extend(super::restore_tracker::never_recorded(&plan, version));
     plan
 }

@@ -5,8 +5,12 @@ use crate::hook::OnError;
 use crate::keys::{self, Family, Field};
 use crate::pod::PodView;
 use crate::rules::{Finding, Subject};
-use crate::spec::rules::{POD_FINISHED, POD_NOT_RUNNING, PRE_HOOK_FAIL, SPEC_CONTAINER_NOT_FOUND};
-use crate::version::{NATIVE_SIDECAR_HOOKS, VeleroVersion};
+use crate::spec::rules::{
+    POD_FINISHED, POD_NOT_RUNNING, POST_HOOK_FAIL, PRE_HOOK_FAIL, SPEC_CONTAINER_NOT_FOUND,
+};
+use crate::version::{
+    FINISHED_PODS_SKIPPED, HOOKS_PER_ITEM_BLOCK, NATIVE_SIDECAR_HOOKS, VeleroVersion,
+};
 
 use super::{HookOrigin, Phase, PlannedHook, PodPlan};
 
@@ -69,9 +73,12 @@ pub(super) fn backup_findings(
         return out;
     }
     match phase {
-        Some(p @ ("Succeeded" | "Failed")) => out.push(Finding::about(&POD_FINISHED, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
-            format!("Velero skips its {} hook(s) (`Pod entered phase {p} before some ... exec hooks ran`) and counts them as attempted", plan.hooks.len()),
+        Some(p @ ("Succeeded" | "Failed")) if version.has(&FINISHED_PODS_SKIPPED) => out.push(Finding::about(&POD_FINISHED, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
+            format!("Velero skips its {} hook(s) (`Pod entered phase {p} before some ... exec hooks ran`) and counts them as attempted ({} try to exec and fail)", plan.hooks.len(), FINISHED_PODS_SKIPPED.before()),
             "nothing to do if that is expected; otherwise back up while the pod runs")),
+        Some(p @ ("Succeeded" | "Failed")) => out.push(Finding::about(&POD_NOT_RUNNING, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
+            format!("Velero {version} still tries its {} hook(s): the API server refuses exec in a completed pod, and each hook fails with its on-error ({} skip such pods)", plan.hooks.len(), FINISHED_PODS_SKIPPED.since()),
+            "leave finished pods out of the backup's hooks (a labelSelector), or upgrade Velero")),
         Some("Running") => {}
         other => out.push(Finding::about(&POD_NOT_RUNNING, Subject::Pod("status.phase".into()), format!("the pod is {}", other.unwrap_or("in no phase yet")),
             "the exec fails (`unable to upgrade connection: container not found`) and the backup ends PartiallyFailed",
@@ -97,6 +104,19 @@ pub(super) fn backup_findings(
         out.push(Finding::about(&PRE_HOOK_FAIL, subject_of(hook, base, "onError", Field::OnError), format!("the pre hook {} has onError Fail", hook.origin.describe()),
             "if it fails, Velero leaves the pod (and its file-system volume backups) out of the backup and runs no post hooks, but still snapshots the pod's PVCs",
             "make sure the command cannot fail for a harmless reason, or use Continue"));
+    }
+    if !version.has(&HOOKS_PER_ITEM_BLOCK)
+        && let Some(hook) = plan
+            .phase(Phase::Post)
+            .find(|h| h.on_error == OnError::Fail)
+    {
+        out.push(Finding::about(
+            &POST_HOOK_FAIL,
+            subject_of(hook, base, "onError", Field::OnError),
+            format!("the post hook {} has onError Fail", hook.origin.describe()),
+            crate::outcome::hook_failed(Phase::Post, OnError::Fail, version),
+            "make sure the command cannot fail for a harmless reason, or use Continue",
+        ));
     }
     out
 }

@@ -1,9 +1,8 @@
 //! What Velero's controllers refuse before any hook runs: the backup controller's
 //! `prepareBackupRequest` and the restore controller's `validateAndComplete`
-//! (`pkg/controller/{backup,restore}_controller.go`, Velero 1.18.2 and main), both ending
-//! the object `FailedValidation`, and the backup's namespace wildcard expansion
-//! (`pkg/util/wildcard/expand.go`, since 1.18.0, PR #9255; `?` and `[...]` allowed since
-//! PR #9502, in 1.18.0).
+//! (`pkg/controller/{backup,restore}_controller.go`), both ending the object
+//! `FailedValidation`, the backup's namespace wildcard expansion (`pkg/util/wildcard/expand.go`,
+//! since 1.18.0, [`NAMESPACE_WILDCARDS`]), and what older Restore CRDs refuse at apply.
 
 use serde_json::Value;
 
@@ -12,6 +11,7 @@ use crate::rules::Finding;
 use crate::spec::glob::Glob;
 use crate::spec::scope::expands_wildcards;
 use crate::spec::types::{BackupSpec, RestoreSpec};
+use crate::version::{NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL, VeleroVersion};
 
 use super::*;
 
@@ -71,11 +71,15 @@ fn sorted(list: &[String]) -> Vec<String> {
     out
 }
 
-/// `validateNamespaceName` (`includes_excludes.go`): the wildcard checks, then Kubernetes'
-/// namespace name rules with `*`, `?`, `[`, `]` replaced by a letter.
-fn namespace_pattern_error(pattern: &str) -> Option<String> {
+/// `validateNamespaceName` (`pkg/util/collections/includes_excludes.go`): since
+/// [`NAMESPACE_WILDCARDS`], the wildcard checks, then Kubernetes' namespace name rules with
+/// `*`, `?`, `[`, `]` replaced by a letter; before, the name rules with only `*` replaced.
+fn namespace_pattern_error(pattern: &str, version: VeleroVersion) -> Option<String> {
     if pattern.is_empty() {
         return None;
+    }
+    if !version.has(&NAMESPACE_WILDCARDS) {
+        return namespace_name_error(pattern, &pattern.replace('*', "x"));
     }
     if pattern.contains(['|', '(', ')', '!', '{', '}', ',']) {
         return Some(
@@ -110,12 +114,17 @@ fn namespace_pattern_error(pattern: &str) -> Option<String> {
             }
         })
         .collect();
+    namespace_name_error(pattern, &name)
+}
+
+/// Kubernetes' `ValidateNamespaceName` on `name`, the pattern with its wildcards replaced.
+fn namespace_name_error(pattern: &str, name: &str) -> Option<String> {
     if name.len() > 63 {
         return Some(format!(
             "invalid namespace {pattern:?}: must be no more than 63 characters"
         ));
     }
-    if !crate::rules::is_dns1123_label(&name) {
+    if !crate::rules::is_dns1123_label(name) {
         return Some(format!(
             "invalid namespace {pattern:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"
         ));
@@ -125,7 +134,11 @@ fn namespace_pattern_error(pattern: &str) -> Option<String> {
 
 /// What the backup controller refuses in a Backup's spec (or a Schedule's template, checked
 /// when each Backup is created): `base` is `spec` or `spec.template`.
-pub fn check_backup_controller(spec: &BackupSpec, base: &str) -> Vec<Finding> {
+pub fn check_backup_controller(
+    spec: &BackupSpec,
+    base: &str,
+    version: VeleroVersion,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let refuse = |out: &mut Vec<Finding>, rule: &Rule, field: &str, problem: String, fix: &str| {
         out.push(at(
@@ -183,20 +196,29 @@ pub fn check_backup_controller(spec: &BackupSpec, base: &str) -> Vec<Finding> {
             "list `*` alone or names, and never the same namespace in both lists",
         );
     }
-    let expands = expands_wildcards(&included, &spec.excluded_namespaces);
+    let expands = version.has(&NAMESPACE_WILDCARDS)
+        && expands_wildcards(&included, &spec.excluded_namespaces);
     for (field, list) in [
         ("includedNamespaces", &included),
         ("excludedNamespaces", &spec.excluded_namespaces),
     ] {
         for (i, pattern) in list.iter().enumerate() {
             let path = format!("{base}.{field}[{i}]");
-            if let Some(error) = namespace_pattern_error(pattern) {
+            if let Some(error) = namespace_pattern_error(pattern, version) {
+                let fix = if version.has(&NAMESPACE_WILDCARDS) {
+                    "use lower-case names with only `*`, `?` and `[...]` as wildcards".to_owned()
+                } else {
+                    format!(
+                        "use lower-case names with only `*` as a wildcard on Velero {version} (`?` and `[...]` need {})",
+                        NAMESPACE_WILDCARDS.since()
+                    )
+                };
                 out.push(at(
                     &BACKUP_NAMESPACE_PATTERN_REFUSED,
                     path,
                     format!("Invalid included/excluded namespace lists: {error}"),
                     FAILED_VALIDATION,
-                    "use lower-case names with only `*`, `?` and `[...]` as wildcards",
+                    fix,
                 ));
             } else if let Err(error) = Glob::compile(pattern) {
                 let velero_does = if expands {
@@ -244,7 +266,7 @@ pub fn check_backup_controller(spec: &BackupSpec, base: &str) -> Vec<Finding> {
 
 /// What the restore controller refuses in a Restore's own fields (the hook selectors and
 /// init containers are checked with the hooks).
-pub fn check_restore_controller(spec: &RestoreSpec) -> Vec<Finding> {
+pub fn check_restore_controller(spec: &RestoreSpec, version: VeleroVersion) -> Vec<Finding> {
     let mut out = Vec::new();
     for (field, errors, what) in [
         (
@@ -272,7 +294,13 @@ pub fn check_restore_controller(spec: &RestoreSpec) -> Vec<Finding> {
         out.push(at(&BACKUP_BOTH_SELECTORS, "spec.orLabelSelectors".to_owned(), "encountered labelSelector as well as orLabelSelectors in restore spec, only one can be specified", FAILED_VALIDATION, "keep one of them"));
     }
     let named = |n: &Option<String>| n.as_deref().is_some_and(|n| !n.is_empty());
-    if named(&spec.backup_name) == named(&spec.schedule_name) {
+    if spec.backup_name.is_none() && !version.has(&RESTORE_BACKUP_NAME_OPTIONAL) {
+        // The CRD's `required: [backupName]`: refused before the controller sees it.
+        out.push(at(&RESTORE_VALIDATION, "spec.backupName".to_owned(),
+            format!("Required value (Velero {version}'s Restore CRD requires the field)"),
+            format!("the API server refuses the Restore at `kubectl apply` ({} accept a Restore from scheduleName alone)", RESTORE_BACKUP_NAME_OPTIONAL.since()),
+            "add `backupName: \"\"` next to scheduleName, as `velero restore create --from-schedule` does"));
+    } else if named(&spec.backup_name) == named(&spec.schedule_name) {
         out.push(at(&RESTORE_VALIDATION, "spec.backupName".to_owned(), "Either a backup or schedule must be specified as a source for the restore, but not both", FAILED_VALIDATION, "set exactly one of backupName and scheduleName"));
     }
     out

@@ -1,0 +1,266 @@
+//! What differs between Velero releases: each test takes one change in Velero's history
+//! (`velero_hooks::version`), the same input, and the releases on each side of it, and
+//! asserts what a user of each release is told.
+
+use serde_json::{Value, json};
+use velero_hooks::VeleroVersion;
+use velero_hooks::pod::PodView;
+use velero_hooks::rules::{Finding, check_pod};
+use velero_hooks::spec::{Inventory, VeleroObject, check, plan};
+
+fn v(text: &str) -> VeleroVersion {
+    VeleroVersion::parse(text).unwrap()
+}
+
+fn object(kind: &str, spec: Value) -> VeleroObject {
+    let document = json!({"apiVersion": "velero.io/v1", "kind": kind, "metadata": {"name": "x", "namespace": "velero"}, "spec": spec});
+    VeleroObject::from_json(&document).unwrap().unwrap()
+}
+
+fn pod(name: &str, annotations: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": "shop", "labels": {"app": "db"}, "annotations": annotations},
+           "spec": {"containers": [{"name": "db"}, {"name": "exporter"}]}, "status": {"phase": "Running"}})
+}
+
+fn codes(findings: &[Finding]) -> Vec<&'static str> {
+    findings.iter().map(|f| f.code).collect()
+}
+
+fn find<'a>(findings: &'a [Finding], code: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(findings)))
+}
+
+/// Findings of every pod the object's plan takes in, with the object's own.
+fn planned(kind: &str, spec: Value, pods: &[Value], version: VeleroVersion) -> Vec<Finding> {
+    let planned = plan(&object(kind, spec), &Inventory::from_objects(pods), version);
+    let mut out = planned.findings;
+    out.extend(planned.pods.into_iter().flat_map(|p| p.findings));
+    out
+}
+
+fn annotation_findings(annotations: Value, version: VeleroVersion) -> Vec<Finding> {
+    let pod = pod("p", annotations);
+    check_pod(
+        &PodView::from_json(pod.get("metadata"), pod.get("spec")),
+        version,
+    )
+    .findings
+}
+
+#[test]
+fn wait_for_ready_is_read_only_since_1_13() {
+    let annotations = json!({
+        "post.hook.restore.velero.io/command": "[\"/bin/true\"]",
+        "post.hook.restore.velero.io/wait-timeout": "5m",
+        "post.hook.restore.velero.io/wait-for-ready": "true",
+    });
+    let old = annotation_findings(annotations.clone(), v("1.12.4"));
+    let finding = find(&old, "HV082");
+    assert!(
+        finding
+            .problem
+            .contains("Velero 1.12.4 does not read this key")
+    );
+    assert!(
+        finding
+            .velero_does
+            .contains("Velero 1.13.0 and later (PR #6918)")
+    );
+    assert!(!codes(&annotation_findings(annotations, v("1.13.0"))).contains(&"HV082"));
+
+    let spec = json!({"backupName": "b", "hooks": {"resources": [{"name": "r", "postHooks": [
+        {"exec": {"command": ["/bin/true"], "waitTimeout": "5m", "waitForReady": true}}]}]}});
+    let old = check(&object("Restore", spec.clone()), v("1.12.0"));
+    assert_eq!(
+        find(&old, "HV082").subject.text(),
+        "spec.hooks.resources[0].postHooks[0].exec.waitForReady"
+    );
+    assert!(!codes(&check(&object("Restore", spec), v("1.13.0"))).contains(&"HV082"));
+}
+
+#[test]
+fn a_missing_restore_container_is_harmless_before_1_14_and_hangs_the_restore_after() {
+    let annotations = json!({
+        "post.hook.restore.velero.io/container": "dbb",
+        "post.hook.restore.velero.io/command": "[\"/bin/true\"]",
+        "post.hook.restore.velero.io/wait-timeout": "5m",
+    });
+    let outcome = |version: &str| {
+        find(
+            &annotation_findings(annotations.clone(), v(version)),
+            "HV080",
+        )
+        .velero_does
+        .clone()
+    };
+    assert!(outcome("1.13.2").starts_with("Velero drops the hook with a warning"));
+    assert!(outcome("1.14.0").contains("the restore stays in Finalizing for ever"));
+    assert!(outcome("1.18.2").contains("the restore stays in Finalizing for ever"));
+    assert!(outcome("main").contains("until the server's --resource-timeout"));
+}
+
+#[test]
+fn an_unlimited_restore_wait_holds_the_restore_in_progress_before_1_14() {
+    let annotations = json!({"post.hook.restore.velero.io/command": "[\"/bin/true\"]"});
+    let wait = |version: &str| {
+        find(
+            &annotation_findings(annotations.clone(), v(version)),
+            "HV024",
+        )
+        .velero_does
+        .clone()
+    };
+    assert!(
+        wait("1.13.0").contains("the restore stays InProgress for ever"),
+        "{}",
+        wait("1.13.0")
+    );
+    assert!(wait("1.17.0").contains("the restore stays in Finalizing for ever"));
+}
+
+/// Velero 1.16.2-1.17.2 count each restore exec hook under its `postHooks` index and
+/// record it under its position among its container's hooks.
+#[test]
+fn restore_hooks_whose_index_differs_from_their_position_hang_1_16_2_to_1_17_2() {
+    let spec = json!({"backupName": "b", "hooks": {"resources": [
+        {"name": "one-entry-two-containers", "postHooks": [
+            {"exec": {"container": "db", "command": ["/bin/a"], "waitTimeout": "5m"}},
+            {"exec": {"container": "exporter", "command": ["/bin/b"], "waitTimeout": "5m"}}]},
+    ]}});
+    let pods = [pod("p", json!({}))];
+    let on = |version: &str| planned("Restore", spec.clone(), &pods, v(version));
+    let stuck = on("1.17.2");
+    let finding = find(&stuck, "HV124");
+    assert_eq!(
+        finding.subject.text(),
+        "spec.hooks.resources[0].postHooks[1].exec.container"
+    );
+    assert!(
+        finding.problem.contains("postHooks index 1"),
+        "{}",
+        finding.problem
+    );
+    assert!(
+        finding
+            .problem
+            .contains("position 0 among the hooks of container `exporter`")
+    );
+    assert!(
+        finding
+            .fix
+            .contains("upgrade to Velero 1.18.0 and later (PR #9366)")
+    );
+    assert_eq!(codes(&stuck).iter().filter(|c| **c == "HV124").count(), 1);
+    assert!(codes(&on("1.16.2")).contains(&"HV124"));
+    for unaffected in ["1.16.1", "1.18.0", "main"] {
+        assert!(!codes(&on(unaffected)).contains(&"HV124"), "{unaffected}");
+    }
+
+    // An init hook before the exec hook shifts its index but not its position.
+    let init_first = json!({"backupName": "b", "hooks": {"resources": [{"name": "r", "postHooks": [
+        {"init": {"initContainers": [{"name": "i", "image": "busybox", "command": ["true"]}]}},
+        {"exec": {"command": ["/bin/a"], "waitTimeout": "5m"}}]}]}});
+    assert!(codes(&planned("Restore", init_first, &pods, v("1.17.0"))).contains(&"HV124"));
+
+    // Each container's hooks in an entry of their own, first: positions and indexes agree.
+    let safe = json!({"backupName": "b", "hooks": {"resources": [
+        {"name": "db", "postHooks": [
+            {"exec": {"container": "db", "command": ["/bin/a"], "waitTimeout": "5m"}},
+            {"exec": {"container": "db", "command": ["/bin/b"], "waitTimeout": "5m"}}]},
+        {"name": "exporter", "postHooks": [
+            {"exec": {"container": "exporter", "command": ["/bin/c"], "waitTimeout": "5m"}}]},
+    ]}});
+    assert!(!codes(&planned("Restore", safe, &pods, v("1.17.0"))).contains(&"HV124"));
+
+    // An annotation hook replaces the spec exec hooks: nothing is mis-recorded.
+    let annotated = [pod(
+        "p",
+        json!({"post.hook.restore.velero.io/command": "[\"/bin/true\"]", "post.hook.restore.velero.io/wait-timeout": "5m"}),
+    )];
+    assert!(!codes(&planned("Restore", spec, &annotated, v("1.17.0"))).contains(&"HV124"));
+}
+
+#[test]
+fn a_restore_from_a_schedule_alone_is_refused_by_the_crd_before_1_14() {
+    let spec = json!({"scheduleName": "daily"});
+    let old = check(&object("Restore", spec.clone()), v("1.13.2"));
+    let finding = find(&old, "HV140");
+    assert!(finding.problem.contains("Required value"));
+    assert!(
+        finding
+            .velero_does
+            .contains("refuses the Restore at `kubectl apply`")
+    );
+    assert!(check(&object("Restore", spec), v("1.14.0")).is_empty());
+    let with_empty_name = json!({"scheduleName": "daily", "backupName": ""});
+    assert!(check(&object("Restore", with_empty_name), v("1.12.0")).is_empty());
+}
+
+#[test]
+fn namespace_wildcards_beyond_star_are_refused_before_1_18() {
+    let spec = json!({"includedNamespaces": ["shop-?", "db-[ab]", "team-*"]});
+    let old = check(&object("Backup", spec.clone()), v("1.17.2"));
+    let refused: Vec<String> = old
+        .iter()
+        .filter(|f| f.code == "HV132")
+        .map(|f| f.subject.text().to_owned())
+        .collect();
+    assert_eq!(
+        refused,
+        ["spec.includedNamespaces[0]", "spec.includedNamespaces[1]"]
+    );
+    assert!(find(&old, "HV132").fix.contains("Velero 1.18.0 and later"));
+    assert!(check(&object("Backup", spec), v("1.18.0")).is_empty());
+    // `**` passes the older check (only `*` is replaced) and is refused from 1.18.0 on.
+    let doubled = json!({"includedNamespaces": ["shop-**"]});
+    assert!(check(&object("Backup", doubled.clone()), v("1.15.0")).is_empty());
+    assert_eq!(
+        codes(&check(&object("Backup", doubled), v("1.18.0"))),
+        ["HV132"]
+    );
+}
+
+#[test]
+fn a_failing_post_hook_with_fail_drops_its_pod_before_1_15() {
+    let spec = json!({"hooks": {"resources": [{"name": "h", "post": [
+        {"exec": {"container": "db", "command": ["/bin/thaw"], "onError": "Fail"}}]}]}});
+    let pods = [pod("p", json!({}))];
+    let old = planned("Backup", spec.clone(), &pods, v("1.14.1"));
+    let finding = find(&old, "HV125");
+    assert!(
+        finding
+            .velero_does
+            .contains("the pod itself is left out of the backup")
+    );
+    assert!(
+        finding
+            .velero_does
+            .contains("Velero 1.15.0 and later (PR #8102)")
+    );
+    assert!(!codes(&planned("Backup", spec, &pods, v("1.15.0"))).contains(&"HV125"));
+}
+
+#[test]
+fn hooks_of_finished_pods_are_attempted_on_1_12_and_skipped_since_1_13() {
+    let spec = json!({"hooks": {"resources": [{"name": "h", "pre": [
+        {"exec": {"container": "db", "command": ["/bin/a"]}}]}]}});
+    let mut done = pod("p", json!({}));
+    done["status"]["phase"] = json!("Succeeded");
+    let old = planned("Backup", spec.clone(), &[done.clone()], v("1.12.4"));
+    assert!(!codes(&old).contains(&"HV120"));
+    assert!(
+        find(&old, "HV121")
+            .velero_does
+            .contains("Velero 1.12.4 still tries")
+    );
+    let new = planned("Backup", spec, &[done], v("1.13.0"));
+    assert!(
+        find(&new, "HV120")
+            .velero_does
+            .contains("Velero 1.12.0-1.12.4 try to exec")
+    );
+}
