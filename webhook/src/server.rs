@@ -75,7 +75,15 @@ pub struct AppState {
     pub budget: Budget,
     /// The serving certificate, whose expiry `/readyz` reports.
     pub certs: Arc<CertStore>,
+    /// One large review at a time, off the async workers (see [`LARGE_BODY_BYTES`]).
+    pub large_reviews: Arc<tokio::sync::Semaphore>,
 }
+
+/// Bodies larger than this are reviewed on the blocking pool, one at a time. A review of a
+/// few MiB full of findings costs a core for a few hundred milliseconds; on the async
+/// workers it would hold up every small review (nearly all of them) queued behind it.
+/// Real pods and Velero objects are far smaller.
+pub const LARGE_BODY_BYTES: usize = 256 * 1024;
 
 impl AppState {
     /// Ready, with fresh metrics and an empty budget.
@@ -87,6 +95,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             budget: Budget::new(limits),
             certs,
+            large_reviews: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 }
@@ -495,9 +504,26 @@ where
             );
         }
     };
-    let reviewed = review_body(&body, mode, &state.policy);
-    // The body (and what was parsed from it) is gone: give its bytes back to the budget.
-    drop(body);
+    let reviewed = if body.len() > LARGE_BODY_BYTES {
+        // Never closed, so the turn always comes.
+        let _turn = state.large_reviews.clone().acquire_owned().await.ok();
+        let state = state.clone();
+        match tokio::task::spawn_blocking(move || review_body(&body, mode, &state.policy)).await {
+            Ok(reviewed) => reviewed,
+            Err(err) => {
+                return failed(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the review stopped: {err}"),
+                );
+            }
+        }
+    } else {
+        let reviewed = review_body(&body, mode, &state.policy);
+        // The body (and what was parsed from it) is gone before the response is written.
+        drop(body);
+        reviewed
+    };
+    // Give the body's bytes back to the budget.
     drop(charged);
     let (rendered, decision, request) = match reviewed {
         Ok(reviewed) => reviewed,
