@@ -160,7 +160,7 @@ pub fn hook_summaries(hooks: &PodHooks) -> Vec<HookSummary> {
     hooks
         .backup()
         .map(backup_hook_summary)
-        .chain(hooks.restore_post.iter().map(restore_hook_summary))
-        .chain(hooks.restore_init.iter().map(init_hook_summary))
+        .chain(hooks.restore_post.as_deref().map(restore_hook_summary))
+        .chain(hooks.restore_init.as_deref().map(init_hook_summary))
         .collect()
 }

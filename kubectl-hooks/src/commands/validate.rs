@@ -99,21 +99,22 @@ async fn check_live(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<
 /// and workloads.
 pub fn check_files(args: &ValidateArgs, version: VeleroVersion) -> (Vec<Checked>, Vec<InputError>) {
     let (paths, mut input_errors) = manifest::expand_paths(&args.files, args.recursive);
-    let read = manifest::stream::check_inputs(&paths, |doc| read_document(&doc, version));
-    input_errors.extend(read.errors);
     let mut checked = Vec::new();
     let mut planning = Vec::new();
     let mut namespaces = Vec::new();
-    for (item, plan) in read.objects {
-        match item {
+    let errors = manifest::stream::for_each_checked(
+        &paths,
+        |doc| read_document(&doc, version),
+        |(item, plan)| match item {
             Some(item) => {
                 checked.push(item);
                 planning.push(plan);
             }
             // A Namespace is not checked, but its labels count in the plan.
             None => namespaces.extend(plan),
-        }
-    }
+        },
+    );
+    input_errors.extend(errors);
     velero::cross_check(&mut checked, planning, namespaces, version);
     (checked, input_errors)
 }

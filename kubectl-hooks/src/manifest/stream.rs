@@ -35,6 +35,19 @@ pub fn check_inputs<T: Send>(
     paths: &[PathBuf],
     check: impl Fn(Document) -> Option<T> + Sync,
 ) -> Checked<T> {
+    let mut objects = Vec::new();
+    let errors = for_each_checked(paths, check, |object| objects.push(object));
+    Checked { objects, errors }
+}
+
+/// Like [`check_inputs`], but hands each result to `consume` in input order as soon as it
+/// is ready, so a caller that sorts results into its own collections never holds them
+/// twice; returns the input errors.
+pub fn for_each_checked<T: Send>(
+    paths: &[PathBuf],
+    check: impl Fn(Document) -> Option<T> + Sync,
+    consume: impl FnMut(T),
+) -> Vec<InputError> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (batches_tx, batches_rx) = sync_channel::<(usize, Batch)>(workers);
     let batches_rx = Mutex::new(batches_rx);
@@ -47,7 +60,7 @@ pub fn check_inputs<T: Send>(
             scope.spawn(move || work(batches_rx, &results_tx, check));
         }
         drop(results_tx);
-        in_order(&results_rx)
+        in_order(&results_rx, consume)
     })
 }
 
@@ -95,22 +108,22 @@ fn work<T>(
 }
 
 /// Puts numbered results back in order as they arrive.
-fn in_order<T>(results: &Receiver<(usize, Checked<T>)>) -> Checked<T> {
-    let mut all = Checked {
-        objects: Vec::new(),
-        errors: Vec::new(),
-    };
+fn in_order<T>(
+    results: &Receiver<(usize, Checked<T>)>,
+    mut consume: impl FnMut(T),
+) -> Vec<InputError> {
+    let mut errors = Vec::new();
     let mut waiting = BTreeMap::new();
     let mut next = 0;
     for (number, checked) in results {
         waiting.insert(number, checked);
         while let Some(checked) = waiting.remove(&next) {
-            all.objects.extend(checked.objects);
-            all.errors.extend(checked.errors);
+            checked.objects.into_iter().for_each(&mut consume);
+            errors.extend(checked.errors);
             next += 1;
         }
     }
-    all
+    errors
 }
 
 fn read_all(paths: &[PathBuf], batches: &SyncSender<(usize, Batch)>) {

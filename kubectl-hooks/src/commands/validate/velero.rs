@@ -262,7 +262,7 @@ pub fn for_planning(object: &Value) -> Option<ForPlanning> {
             text("/metadata/name").unwrap_or_default()
         ),
     };
-    let pairs = |key: &str, keep: fn(&str) -> bool| -> Box<[(Box<str>, Box<str>)]> {
+    let pairs = |key: &str, keep: fn(&str) -> bool| -> serde_json::Map<String, Value> {
         template
             .metadata
             .and_then(|m| m.get(key))
@@ -271,86 +271,54 @@ pub fn for_planning(object: &Value) -> Option<ForPlanning> {
                 map.iter()
                     .filter(|(k, _)| keep(k))
                     .map(|(k, v)| {
-                        (
-                            k.as_str().into(),
-                            v.as_str()
-                                .map_or_else(|| v.to_string(), str::to_owned)
-                                .into(),
-                        )
+                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                        (k.clone(), Value::String(text))
                     })
                     .collect()
             })
             .unwrap_or_default()
     };
-    let containers = |key: &str| -> Box<[Container]> {
+    let containers = |key: &str| -> Vec<Value> {
         template
             .spec
             .and_then(|s| s.get(key))
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
-                    .map(|c| {
-                        let field = |f: &str| c.get(f).and_then(Value::as_str);
-                        (
-                            field("name").unwrap_or_default().into(),
-                            field("restartPolicy").map(Into::into),
-                        )
-                    })
+                    .map(|c| json!({"name": c.get("name").and_then(Value::as_str).unwrap_or_default(), "restartPolicy": c.get("restartPolicy").and_then(Value::as_str)}))
                     .collect()
             })
             .unwrap_or_default()
     };
-    Some(ForPlanning::Pod(PodStandIn {
-        namespace: text("/metadata/namespace").unwrap_or("default").into(),
-        name: name.into(),
-        labels: pairs("labels", |_| true),
-        // Hook annotations (and any other velero.io key): nothing else is read.
-        annotations: pairs("annotations", |k| k.contains("velero.io/")),
-        containers: containers("containers"),
-        init_containers: containers("initContainers"),
-    }))
+    let kept = json!({
+        "metadata": {
+            "name": name,
+            "namespace": text("/metadata/namespace").unwrap_or("default"),
+            "labels": pairs("labels", |_| true),
+            // Hook annotations (and any other velero.io key): nothing else is read.
+            "annotations": pairs("annotations", |k| k.contains("velero.io/")),
+        },
+        "spec": {"containers": containers("containers"), "initContainers": containers("initContainers")},
+    });
+    Some(ForPlanning::Pod(PodStandIn(kept.to_string().into())))
 }
 
-/// A container's name and `restartPolicy` (native sidecars are init containers with `Always`).
-type Container = (Box<str>, Option<Box<str>>);
-
-/// A pod as the plan needs it, kept small while the rest of the input is read.
-pub struct PodStandIn {
-    namespace: Box<str>,
-    name: Box<str>,
-    labels: Box<[(Box<str>, Box<str>)]>,
-    annotations: Box<[(Box<str>, Box<str>)]>,
-    /// Name and `restartPolicy` (native sidecars are init containers with `Always`).
-    containers: Box<[Container]>,
-    init_containers: Box<[Container]>,
-}
+/// A pod as the plan needs it (names, labels, Velero annotations, containers' names and
+/// restart policies), kept as one compact JSON text while the rest of the input is read:
+/// a stream of tens of thousands of workloads holds one allocation per pod, not dozens.
+pub struct PodStandIn(Box<str>);
 
 impl PodStandIn {
     /// The pod as the planner reads it; taken as Running (manifests state no phase).
     fn to_pod(&self) -> Value {
-        let map = |pairs: &[(Box<str>, Box<str>)]| -> serde_json::Map<String, Value> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), Value::from(&**v)))
-                .collect()
-        };
-        let containers = |list: &[Container]| -> Vec<Value> {
-            list.iter()
-                .map(|(name, policy)| json!({"name": &**name, "restartPolicy": policy.as_deref()}))
-                .collect()
-        };
-        json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": &*self.name,
-                "namespace": &*self.namespace,
-                "labels": map(&self.labels),
-                "annotations": map(&self.annotations),
-            },
-            "spec": {"containers": containers(&self.containers), "initContainers": containers(&self.init_containers)},
-            "status": {"phase": "Running"},
-        })
+        // The text is this program's own serialisation: it always reads back.
+        let mut pod: Value = serde_json::from_str(&self.0).unwrap_or_default();
+        if let Some(fields) = pod.as_object_mut() {
+            fields.insert("apiVersion".to_owned(), "v1".into());
+            fields.insert("kind".to_owned(), "Pod".into());
+            fields.insert("status".to_owned(), json!({"phase": "Running"}));
+        }
+        pod
     }
 }
 
