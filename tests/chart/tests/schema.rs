@@ -121,6 +121,25 @@ fn out_of_range_and_malformed_values_are_rejected() {
     );
 }
 
+/// The schema accepts exactly the releases the webhook knows: every one of them, and no
+/// patch it would refuse at start-up.
+#[test]
+fn velero_versions_agree_with_the_webhook() {
+    use velero_hooks::VeleroVersion;
+    let mut accepted: Vec<String> = VeleroVersion::all().map(|v| v.to_string()).collect();
+    accepted.extend(["1.12", "v1.14.1", "1.18", "1.19"].map(str::to_owned));
+    for value in &accepted {
+        assert!(VeleroVersion::parse(value).is_some(), "{value}");
+        let set = format!("config.veleroVersion={value}");
+        try_render(&[set.as_str()]).unwrap_or_else(|e| panic!("{value} rejected:\n{e}"));
+    }
+    for value in ["1.18.3", "1.19.0", "1.11", "1.14.2", "latest"] {
+        assert!(VeleroVersion::parse(value).is_none(), "{value}");
+        let set = format!("config.veleroVersion={value}");
+        rejected(&[set.as_str()], &["at '/config/veleroVersion'"]);
+    }
+}
+
 #[test]
 fn valid_overrides_pass_the_schema() {
     for sets in [
