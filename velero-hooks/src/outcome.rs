@@ -9,13 +9,15 @@ use crate::version::{
     RESTORE_HOOK_FAILURES_COUNTED, RESTORE_HOOKS_AWAITED_IN_FINALIZING, VeleroVersion,
 };
 
-/// "(Velero 1.12.0-1.14.1 …)" or "(Velero 1.15.0 and later … )": the other side of `change`.
-fn elsewhere(change: &Change, version: VeleroVersion, with: &str, without: &str) -> String {
-    if version.has(change) {
-        format!("{} {without}", change.before())
+/// `what` said of the releases on the other side of `change` from `version`:
+/// `Velero 1.12.0-1.14.1 {what}` or `Velero 1.15.0 and later (PR #8102) {what}`.
+fn other_side(change: &Change, version: VeleroVersion, what: &str) -> String {
+    let releases = if version.has(change) {
+        change.before()
     } else {
-        format!("{} {with}", change.since())
-    }
+        change.since()
+    };
+    format!("{releases} {what}")
 }
 
 /// A hook that ran and failed (non-zero exit, exec error, or timeout), with its on-error.
@@ -28,11 +30,11 @@ pub fn hook_failed(phase: Phase, on_error: OnError, version: VeleroVersion) -> S
         (Phase::Pre, OnError::Fail) => "on-error Fail: the pod is not backed up (nor its file-system volume backups), no later hook of this pod runs, and Velero runs no post hook for it; the backup ends PartiallyFailed".to_owned(),
         (Phase::Post, OnError::Fail) if version.has(&HOOKS_PER_ITEM_BLOCK) => format!(
             "on-error Fail: later hooks of this pod do not run; the backup ends PartiallyFailed ({})",
-            elsewhere(&HOOKS_PER_ITEM_BLOCK, version, "", "also leaves the pod itself out of the backup")
+            other_side(&HOOKS_PER_ITEM_BLOCK, version, "also leaves the pod itself out of the backup")
         ),
         (Phase::Post, OnError::Fail) => format!(
             "on-error Fail: later hooks of this pod do not run and the pod itself is left out of the backup; the backup ends PartiallyFailed ({})",
-            elsewhere(&HOOKS_PER_ITEM_BLOCK, version, "keep the pod", "")
+            other_side(&HOOKS_PER_ITEM_BLOCK, version, "keep the pod")
         ),
         (Phase::Pre | Phase::Post, OnError::Continue) => {
             "Velero logs the error and goes on: the backup ends PartiallyFailed".to_owned()
@@ -40,11 +42,11 @@ pub fn hook_failed(phase: Phase, on_error: OnError, version: VeleroVersion) -> S
         (Phase::Restore, OnError::Fail) => "on-error Fail: the pod's later restore hooks do not run, hooks still waiting for their containers in other pods are abandoned, and the restore ends PartiallyFailed".to_owned(),
         (Phase::Restore, OnError::Continue) if version.has(&RESTORE_HOOK_FAILURES_COUNTED) => format!(
             "the pod's later restore hooks still run, but hooks still waiting for their containers in other pods are abandoned, and the restore ends PartiallyFailed ({})",
-            elsewhere(&RESTORE_HOOK_FAILURES_COUNTED, version, "", "only log a failing Continue hook")
+            other_side(&RESTORE_HOOK_FAILURES_COUNTED, version, "only log a failing Continue hook")
         ),
         (Phase::Restore, OnError::Continue) => format!(
             "Velero only logs it: the restore ends Completed ({})",
-            elsewhere(&RESTORE_HOOK_FAILURES_COUNTED, version, "make it PartiallyFailed", "")
+            other_side(&RESTORE_HOOK_FAILURES_COUNTED, version, "make it PartiallyFailed")
         ),
     }
 }
@@ -101,9 +103,8 @@ pub fn restore_container_missing(version: VeleroVersion) -> String {
         )
     } else {
         format!(
-            "Velero drops the hook with a warning in its log and the hook never runs ({}: {})",
-            RESTORE_HOOKS_AWAITED_IN_FINALIZING.since(),
-            restore_hook_never_finishes(VeleroVersion::LATEST_RELEASE)
+            "Velero drops the hook with a warning in its log and the hook never runs ({} count it first, and the restore never finishes)",
+            RESTORE_HOOKS_AWAITED_IN_FINALIZING.since()
         )
     }
 }
