@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use velero_hooks::rules::RULES;
 
 fn repo() -> PathBuf {
@@ -211,8 +211,9 @@ fn sarif_has_one_rule_per_code_and_results_that_point_at_each_finding() {
     assert_eq!(timeout["ruleId"], "HV020");
     assert_eq!(timeout["level"], "error");
     assert_eq!(
-        timeout["locations"][0]["physicalLocation"]["region"]["startLine"],
-        19
+        timeout["locations"][0]["physicalLocation"]["region"],
+        json!({"startLine": 19, "startColumn": 9}),
+        "the line and column of the key"
     );
     assert_eq!(
         timeout["properties"]["key"],
@@ -277,7 +278,7 @@ fn fingerprints_stay_when_lines_move_and_differ_between_findings() {
 }
 
 #[test]
-fn github_commands_annotate_file_and_line_with_escaped_properties() {
+fn github_commands_annotate_file_line_and_column_with_escaped_properties() {
     let dir = tempfile::tempdir().unwrap();
     let name = write(dir.path(), "web,v2:prod.yaml", BROKEN_POD_TEMPLATE);
     let output = hooks_in(dir.path(), &["validate", "-o", "github", "-f", &name]);
@@ -295,7 +296,7 @@ fn github_commands_annotate_file_and_line_with_escaped_properties() {
     );
     assert!(
         lines[1].starts_with(
-            "::error file=web%2Cv2%3Aprod.yaml,line=11,title=HV020 timeout-invalid::\
+            "::error file=web%2Cv2%3Aprod.yaml,line=11,col=9,title=HV020 timeout-invalid::\
              deployment/web -n shop: pre.hook.backup.velero.io/timeout: `300` is not a Go duration"
         ) && lines[1].ends_with("%0Afix: did you mean `300s`?"),
         "{}",

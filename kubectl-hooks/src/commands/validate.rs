@@ -8,7 +8,7 @@ use velero_hooks::{Finding, ObjectReport, VeleroVersion, check_object};
 
 use super::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
 use crate::cli::{FailOn, GlobalArgs, ReportFormat, ValidateArgs};
-use crate::manifest::{self, Document, InputError};
+use crate::manifest::{self, Document, InputError, Spot};
 use crate::render::finding_block;
 
 pub mod silence;
@@ -32,7 +32,8 @@ pub struct Origin {
 pub struct Checked {
     pub origin: Origin,
     pub report: ObjectReport,
-    pub finding_lines: Vec<Option<usize>>,
+    /// Where each finding is written (line, and the key's column when known).
+    pub finding_lines: Vec<Option<Spot>>,
     /// The object's `velero-hooks.io/ignore` annotation.
     pub ignore: IgnoreAnnotation,
     /// Findings silenced by `--ignore` or the annotation, filled by [`silence::apply`].
@@ -128,7 +129,7 @@ fn read_document(doc: &Document, version: VeleroVersion) -> Option<Read> {
         let finding_lines = report
             .findings
             .iter()
-            .map(|f| Some(doc.line_of_path(f.subject.text())))
+            .map(|f| Some(Spot::line(doc.line_of_path(f.subject.text()))))
             .collect();
         let checked = Checked {
             origin: origin(doc),
@@ -162,7 +163,7 @@ fn check_document(doc: &Document, version: VeleroVersion) -> Option<Checked> {
     let finding_lines = report
         .findings
         .iter()
-        .map(|f| Some(doc.line_of(f.subject.text())))
+        .map(|f| Some(doc.spot_of(f.subject.text())))
         .collect();
     Some(Checked {
         origin: origin(doc),
@@ -296,7 +297,7 @@ fn print_text(
                 out,
                 "{}",
                 finding_block(
-                    location(&item.origin, *line).trim_end_matches(": "),
+                    location(&item.origin, line.map(|s| s.line)).trim_end_matches(": "),
                     &object,
                     finding
                 )
@@ -399,7 +400,7 @@ fn json_report<'a>(
                     .zip(&c.finding_lines)
                     .map(|(finding, line)| JsonFinding {
                         finding,
-                        line: *line,
+                        line: line.map(|s| s.line),
                         ignored_by: None,
                     })
                     .collect(),
@@ -408,7 +409,7 @@ fn json_report<'a>(
                     .iter()
                     .map(|s| JsonFinding {
                         finding: &s.finding,
-                        line: s.line,
+                        line: s.line.map(|s| s.line),
                         ignored_by: Some(s.by),
                     })
                     .collect(),

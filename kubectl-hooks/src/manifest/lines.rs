@@ -4,14 +4,15 @@
 
 use std::collections::HashMap;
 
-/// The lines (0-based, in order) on which each mapping key is written, and the lines of
-/// `name: X` entries by their value (to find one object of a `List` sharing the text).
+/// Where each mapping key is written (0-based line and 1-based column, in order), and the
+/// lines of `name: X` entries by their value (to find one object of a `List` sharing the
+/// text).
 #[derive(Debug, Default)]
 pub struct LineIndex {
-    keys: HashMap<Box<str>, Vec<usize>>,
+    keys: HashMap<Box<str>, Vec<(usize, usize)>>,
     /// Keys grouped by the part before their last `/` (`pre.hook.backup.velero.io`).
-    families: HashMap<Box<str>, Vec<usize>>,
-    names: HashMap<Box<str>, Vec<usize>>,
+    families: HashMap<Box<str>, Vec<(usize, usize)>>,
+    names: HashMap<Box<str>, Vec<(usize, usize)>>,
 }
 
 impl LineIndex {
@@ -23,50 +24,55 @@ impl LineIndex {
                 continue;
             }
             for (key, value) in keys_on_line(trimmed) {
+                // `key` is a slice of `line`: its offset gives the column.
+                let offset = key.as_ptr() as usize - line.as_ptr() as usize;
+                let at = (number, line[..offset].chars().count() + 1);
                 if key == "name" {
-                    push(&mut index.names, unquote(value), number);
+                    push(&mut index.names, unquote(value), at);
                 }
                 if let Some((family, _)) = key.rsplit_once('/') {
-                    push(&mut index.families, family, number);
+                    push(&mut index.families, family, at);
                 }
-                push(&mut index.keys, key, number);
+                push(&mut index.keys, key, at);
             }
         }
         index
     }
 
-    /// The first line at or after `from` where `key` is written, else the first anywhere.
-    pub fn key(&self, key: &str, from: usize) -> Option<usize> {
+    /// The first line and column at or after line `from` where `key` is written, else the
+    /// first anywhere.
+    pub fn key(&self, key: &str, from: usize) -> Option<(usize, usize)> {
         first_from(self.keys.get(key)?, from)
     }
 
     /// Like [`LineIndex::key`], for any key of `family` (`prefix/...`).
-    pub fn family(&self, family: &str, from: usize) -> Option<usize> {
+    pub fn family(&self, family: &str, from: usize) -> Option<(usize, usize)> {
         first_from(self.families.get(family)?, from)
     }
 
     /// The first line of a `name: <name>` entry.
     pub fn name(&self, name: &str) -> Option<usize> {
-        self.names.get(name)?.first().copied()
+        self.names.get(name)?.first().map(|&(line, _)| line)
     }
 }
 
-fn push(map: &mut HashMap<Box<str>, Vec<usize>>, key: &str, line: usize) {
+/// Keeps the first place of a key on each line.
+fn push(map: &mut HashMap<Box<str>, Vec<(usize, usize)>>, key: &str, at: (usize, usize)) {
     match map.get_mut(key) {
-        Some(lines) => {
-            if lines.last() != Some(&line) {
-                lines.push(line);
+        Some(places) => {
+            if places.last().map(|&(line, _)| line) != Some(at.0) {
+                places.push(at);
             }
         }
         None => {
-            map.insert(key.into(), vec![line]);
+            map.insert(key.into(), vec![at]);
         }
     }
 }
 
-fn first_from(lines: &[usize], from: usize) -> Option<usize> {
-    let at = lines.partition_point(|&l| l < from);
-    lines.get(at).or(lines.first()).copied()
+fn first_from(places: &[(usize, usize)], from: usize) -> Option<(usize, usize)> {
+    let at = places.partition_point(|&(line, _)| line < from);
+    places.get(at).or(places.first()).copied()
 }
 
 /// The mapping keys written on one line (without its indentation), each with the text
@@ -127,12 +133,18 @@ mod tests {
     fn finds_block_flow_and_json_keys() {
         let text = "metadata:\n  name: web\n  annotations:\n    # pre.hook.backup.velero.io/command: no\n    pre.hook.backup.velero.io/command: '[\"a\"]'\n    \"post.hook.backup.velero.io/timeout\": \"1s\"\n- {\"name\": \"db\", \"x/y\": 1}\n";
         let index = LineIndex::build(text);
-        assert_eq!(index.key("pre.hook.backup.velero.io/command", 0), Some(4));
-        assert_eq!(index.key("post.hook.backup.velero.io/timeout", 0), Some(5));
-        assert_eq!(index.family("post.hook.backup.velero.io", 0), Some(5));
+        assert_eq!(
+            index.key("pre.hook.backup.velero.io/command", 0),
+            Some((4, 5))
+        );
+        assert_eq!(
+            index.key("post.hook.backup.velero.io/timeout", 0),
+            Some((5, 6))
+        );
+        assert_eq!(index.family("post.hook.backup.velero.io", 0), Some((5, 6)));
         assert_eq!(index.name("web"), Some(1));
         assert_eq!(index.name("db"), Some(6));
-        assert_eq!(index.key("x/y", 0), Some(6));
+        assert_eq!(index.key("x/y", 0), Some((6, 19)));
         assert_eq!(index.key("missing", 0), None);
     }
 
@@ -140,8 +152,8 @@ mod tests {
     fn prefers_the_first_line_from_a_start() {
         let text = "a: 1\nb: 2\na: 3\n";
         let index = LineIndex::build(text);
-        assert_eq!(index.key("a", 1), Some(2));
-        assert_eq!(index.key("a", 5), Some(0));
+        assert_eq!(index.key("a", 1), Some((2, 1)));
+        assert_eq!(index.key("a", 5), Some((0, 1)));
     }
 
     #[test]

@@ -16,6 +16,20 @@ mod yaml;
 
 use lines::LineIndex;
 
+/// Where a finding is written: a 1-based line, and the 1-based column (in characters) of
+/// its key when the key itself was found there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spot {
+    pub line: usize,
+    pub column: Option<usize>,
+}
+
+impl Spot {
+    pub fn line(line: usize) -> Self {
+        Spot { line, column: None }
+    }
+}
+
 /// One Kubernetes object from a manifest, with where it came from.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -31,6 +45,11 @@ impl Document {
     /// The 1-based line of annotation `key` in this document (searching from the object's
     /// own name, for `List`s), else of the first key of its hook family, else the document.
     pub fn line_of(&self, key: &str) -> usize {
+        self.spot_of(key).line
+    }
+
+    /// Like [`Document::line_of`], with the 1-based column of the key when it was found.
+    pub fn spot_of(&self, key: &str) -> Spot {
         let index = self.text.index();
         let from = self
             .object
@@ -39,11 +58,19 @@ impl Document {
             .and_then(|name| index.name(name))
             .unwrap_or(0)
             .saturating_sub(8);
+        if let Some((line, column)) = index.key(key, from) {
+            return Spot {
+                line: self.text.first_line + line,
+                column: Some(column),
+            };
+        }
         let family = key.rsplit_once('/').map_or(key, |(prefix, _)| prefix);
-        index
-            .key(key, from)
-            .or_else(|| index.family(family, from))
-            .map_or(self.line, |l| self.text.first_line + l)
+        Spot {
+            line: index
+                .family(family, from)
+                .map_or(self.line, |(line, _)| self.text.first_line + line),
+            column: None,
+        }
     }
 
     /// The 1-based line where a field path such as `spec.hooks.resources[2].pre[0].exec.timeout`

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use velero_hooks::{Finding, Severity};
 
 use crate::commands::validate::Checked;
-use crate::manifest::InputError;
+use crate::manifest::{InputError, Spot};
 
 /// One command per finding and per unreadable input, in input order. Silenced findings are
 /// left out (the summary line counts them).
@@ -22,7 +22,7 @@ pub fn commands(checked: &[Checked], input_errors: &[InputError]) -> String {
                 &mut out,
                 finding.severity,
                 file,
-                line.or(item.origin.line),
+                line.or(item.origin.line.map(Spot::line)),
                 &format!("{} {}", finding.code, finding.rule),
                 &finding_message(&object, finding),
             );
@@ -38,7 +38,7 @@ pub fn commands(checked: &[Checked], input_errors: &[InputError]) -> String {
             &mut out,
             Severity::Error,
             file,
-            err.line,
+            err.line.map(Spot::line),
             "input error",
             &message,
         );
@@ -60,7 +60,7 @@ fn command(
     out: &mut String,
     severity: Severity,
     file: Option<&str>,
-    line: Option<usize>,
+    at: Option<Spot>,
     title: &str,
     message: &str,
 ) {
@@ -71,8 +71,11 @@ fn command(
     let mut properties = Vec::new();
     if let Some(file) = file {
         properties.push(format!("file={}", escape_property(file)));
-        if let Some(line) = line {
-            properties.push(format!("line={line}"));
+        if let Some(at) = at {
+            properties.push(format!("line={}", at.line));
+            if let Some(column) = at.column {
+                properties.push(format!("col={column}"));
+            }
         }
     }
     properties.push(format!("title={}", escape_property(title)));
@@ -119,7 +122,7 @@ mod tests {
             &mut out,
             Severity::Warning,
             Some("k8s/a,b.yaml"),
-            Some(12),
+            Some(Spot::line(12)),
             "HV011 on-error-unset",
             "deployment/web: x\nfix: y",
         );
@@ -128,7 +131,14 @@ mod tests {
             "::warning file=k8s/a%2Cb.yaml,line=12,title=HV011 on-error-unset::deployment/web: x%0Afix: y\n"
         );
         let mut out = String::new();
-        command(&mut out, Severity::Error, None, Some(3), "input error", "a");
+        command(
+            &mut out,
+            Severity::Error,
+            None,
+            Some(Spot::line(3)),
+            "input error",
+            "a",
+        );
         assert_eq!(
             out, "::error title=input error::a\n",
             "no line without a file"

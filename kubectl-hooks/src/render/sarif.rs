@@ -8,7 +8,7 @@ use velero_hooks::{Finding, Severity, Subject};
 
 use crate::commands::validate::Checked;
 use crate::commands::validate::silence::{IGNORE_ANNOTATION, SilencedBy};
-use crate::manifest::InputError;
+use crate::manifest::{InputError, Spot};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/velero-hooks/velero-hooks";
@@ -33,7 +33,8 @@ pub fn log(checked: &[Checked], input_errors: &[InputError]) -> Value {
             let by = n
                 .checked_sub(item.report.findings.len())
                 .map(|i| item.silenced[i].by);
-            let mut result = finding_result(finding, file, line.or(item.origin.line), &object);
+            let at = line.or(item.origin.line.map(Spot::line));
+            let mut result = finding_result(finding, file, at, &object);
             let print = fingerprint(finding, file, &object, &mut seen);
             result["partialFingerprints"] = json!({ FINGERPRINT_KEY: print });
             if let Some(by) = by {
@@ -136,7 +137,7 @@ fn input_error_descriptor() -> Value {
 fn finding_result(
     finding: &Finding,
     file: Option<&str>,
-    line: Option<usize>,
+    at: Option<Spot>,
     object: &ObjectId,
 ) -> Value {
     let message = format!(
@@ -147,7 +148,7 @@ fn finding_result(
         sentence(&finding.velero_does),
         sentence(&finding.fix)
     );
-    let mut location = physical_location(file, line).unwrap_or_else(|| json!({}));
+    let mut location = physical_location(file, at).unwrap_or_else(|| json!({}));
     location["logicalLocations"] = json!([{
         "fullyQualifiedName": object.display,
         "kind": "resource",
@@ -183,18 +184,21 @@ fn input_error_result(err: &InputError) -> Value {
         "level": "error",
         "message": {"text": sentence(&err.to_string())},
     });
-    if let Some(location) = physical_location(Some(&err.source), err.line) {
+    if let Some(location) = physical_location(Some(&err.source), err.line.map(Spot::line)) {
         result["locations"] = json!([location]);
     }
     result
 }
 
 /// A location in a file; none for stdin and live objects.
-fn physical_location(file: Option<&str>, line: Option<usize>) -> Option<Value> {
+fn physical_location(file: Option<&str>, at: Option<Spot>) -> Option<Value> {
     let uri = file.and_then(artifact_uri)?;
     let mut physical = json!({"artifactLocation": {"uri": uri}});
-    if let Some(line) = line.filter(|l| *l > 0) {
-        physical["region"] = json!({"startLine": line});
+    if let Some(at) = at.filter(|at| at.line > 0) {
+        physical["region"] = json!({"startLine": at.line});
+        if let Some(column) = at.column {
+            physical["region"]["startColumn"] = json!(column);
+        }
     }
     Some(json!({"physicalLocation": physical}))
 }
@@ -342,7 +346,7 @@ mod tests {
             "Velero uses 30s",
             "write 300s",
         );
-        let result = finding_result(&spec, Some("schedule.yaml"), Some(12), &object);
+        let result = finding_result(&spec, Some("schedule.yaml"), Some(Spot::line(12)), &object);
         assert_eq!(result["properties"]["path"], path);
         assert!(result["properties"].get("key").is_none());
         assert_eq!(result["ruleId"], spec.code);
@@ -357,7 +361,15 @@ mod tests {
             "v",
             "f",
         );
-        let result = finding_result(&annotation, Some("schedule.yaml"), Some(12), &object);
+        let at = Spot {
+            line: 12,
+            column: Some(9),
+        };
+        let result = finding_result(&annotation, Some("schedule.yaml"), Some(at), &object);
+        assert_eq!(
+            result["locations"][0]["physicalLocation"]["region"],
+            json!({"startLine": 12, "startColumn": 9})
+        );
         assert_eq!(result["properties"]["key"], key);
         assert!(result["properties"].get("path").is_none());
         // The subject is part of the fingerprint: the same code on two fields differs.

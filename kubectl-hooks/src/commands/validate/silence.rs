@@ -8,7 +8,7 @@ use velero_hooks::Finding;
 use velero_hooks::rules::{RULES, rule_by_code};
 
 use super::Checked;
-use crate::manifest::InputError;
+use crate::manifest::{InputError, Spot};
 
 /// The annotation that silences codes on one object: on the object's own metadata or on
 /// its pod template's metadata, a comma- or space-separated list of codes or rule names.
@@ -29,7 +29,7 @@ pub enum SilencedBy {
 #[derive(Debug, Clone)]
 pub struct Silenced {
     pub finding: Finding,
-    pub line: Option<usize>,
+    pub line: Option<Spot>,
     pub by: SilencedBy,
 }
 

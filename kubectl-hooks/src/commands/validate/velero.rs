@@ -14,6 +14,7 @@ use velero_hooks::spec::{Inventory, VeleroKind, VeleroObject, VeleroSpec, plan};
 use velero_hooks::{ObjectReport, PodHooks, VeleroVersion, WorkloadKind, locate};
 
 use super::Checked;
+use crate::manifest::Spot;
 
 /// How a checked object's kind is named in reports. Velero's objects are not workloads:
 /// they have no pod template (empty pointer), and their hooks are listed apart.
@@ -384,7 +385,7 @@ pub fn cross_check(
                 finding.problem = format!("{}: {}", object.display_name(), finding.problem);
                 checked[index].report.findings.push(finding);
                 let line = checked[index].origin.line;
-                checked[index].finding_lines.push(line);
+                checked[index].finding_lines.push(line.map(Spot::line));
             }
         }
     }
