@@ -503,10 +503,11 @@ pub fn check_wait_for_ready_supported(
         return;
     }
     let dropped = match source {
-        Source::Annotation => "Velero {version} does not read this key",
-        Source::Spec => "Velero {version}'s Restore CRD has no such field: the API server drops it",
-    }
-    .replace("{version}", &version.to_string());
+        Source::Annotation => format!("Velero {version} does not read this key"),
+        Source::Spec => {
+            format!("Velero {version}'s Restore CRD has no such field: the API server drops it")
+        }
+    };
     findings.push(finding(
         &WAIT_FOR_READY_UNSUPPORTED,
         subject,

@@ -5,20 +5,9 @@
 use crate::hook::OnError;
 use crate::spec::plan::Phase;
 use crate::version::{
-    BOUNDED_EXEC_TIMEOUTS, BOUNDED_FINALIZER_WAIT, Change, HOOKS_PER_ITEM_BLOCK,
+    BOUNDED_EXEC_TIMEOUTS, BOUNDED_FINALIZER_WAIT, HOOKS_PER_ITEM_BLOCK,
     RESTORE_HOOK_FAILURES_COUNTED, RESTORE_HOOKS_AWAITED_IN_FINALIZING, VeleroVersion,
 };
-
-/// `what` said of the releases on the other side of `change` from `version`:
-/// `Velero 1.12.0-1.14.1 {what}` or `Velero 1.15.0 and later (PR #8102) {what}`.
-fn other_side(change: &Change, version: VeleroVersion, what: &str) -> String {
-    let releases = if version.has(change) {
-        change.before()
-    } else {
-        change.since()
-    };
-    format!("{releases} {what}")
-}
 
 /// A hook that ran and failed (non-zero exit, exec error, or timeout), with its on-error.
 /// Backup: `HandleHooks` in `internal/hook/item_hook_handler.go` returns the error only for
@@ -29,24 +18,24 @@ pub fn hook_failed(phase: Phase, on_error: OnError, version: VeleroVersion) -> S
     match (phase, on_error) {
         (Phase::Pre, OnError::Fail) => "on-error Fail: the pod is not backed up (nor its file-system volume backups), no later hook of this pod runs, and Velero runs no post hook for it; the backup ends PartiallyFailed".to_owned(),
         (Phase::Post, OnError::Fail) if version.has(&HOOKS_PER_ITEM_BLOCK) => format!(
-            "on-error Fail: later hooks of this pod do not run; the backup ends PartiallyFailed ({})",
-            other_side(&HOOKS_PER_ITEM_BLOCK, version, "also leaves the pod itself out of the backup")
+            "on-error Fail: later hooks of this pod do not run; the backup ends PartiallyFailed ({} also leaves the pod itself out of the backup)",
+            HOOKS_PER_ITEM_BLOCK.before()
         ),
         (Phase::Post, OnError::Fail) => format!(
-            "on-error Fail: later hooks of this pod do not run and the pod itself is left out of the backup; the backup ends PartiallyFailed ({})",
-            other_side(&HOOKS_PER_ITEM_BLOCK, version, "keep the pod")
+            "on-error Fail: later hooks of this pod do not run and the pod itself is left out of the backup; the backup ends PartiallyFailed ({} keep the pod)",
+            HOOKS_PER_ITEM_BLOCK.since()
         ),
         (Phase::Pre | Phase::Post, OnError::Continue) => {
             "Velero logs the error and goes on: the backup ends PartiallyFailed".to_owned()
         }
         (Phase::Restore, OnError::Fail) => "on-error Fail: the pod's later restore hooks do not run, hooks still waiting for their containers in other pods are abandoned, and the restore ends PartiallyFailed".to_owned(),
         (Phase::Restore, OnError::Continue) if version.has(&RESTORE_HOOK_FAILURES_COUNTED) => format!(
-            "the pod's later restore hooks still run, but hooks still waiting for their containers in other pods are abandoned, and the restore ends PartiallyFailed ({})",
-            other_side(&RESTORE_HOOK_FAILURES_COUNTED, version, "only log a failing Continue hook")
+            "the pod's later restore hooks still run, but hooks still waiting for their containers in other pods are abandoned, and the restore ends PartiallyFailed ({} only log a failing Continue hook)",
+            RESTORE_HOOK_FAILURES_COUNTED.before()
         ),
         (Phase::Restore, OnError::Continue) => format!(
-            "Velero only logs it: the restore ends Completed ({})",
-            other_side(&RESTORE_HOOK_FAILURES_COUNTED, version, "make it PartiallyFailed")
+            "Velero only logs it: the restore ends Completed ({} make it PartiallyFailed)",
+            RESTORE_HOOK_FAILURES_COUNTED.since()
         ),
     }
 }

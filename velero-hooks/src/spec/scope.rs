@@ -187,10 +187,11 @@ pub fn backup_takes_in_pods(spec: &super::types::BackupSpec) -> bool {
 }
 
 /// `wildcard.ShouldExpandWildcards`: some pattern has `*`, `?` or `[`, and the inclusions
-/// are neither empty nor `*`.
-pub fn expands_wildcards(included: &[String], excluded: &[String]) -> bool {
+/// are neither empty nor `*`. Releases before [`NAMESPACE_WILDCARDS`] never expand.
+pub fn expands_wildcards(included: &[String], excluded: &[String], version: VeleroVersion) -> bool {
     let wildcard = |p: &String| p.contains(['*', '?', '[']);
-    !included.is_empty()
+    version.has(&NAMESPACE_WILDCARDS)
+        && !included.is_empty()
         && !included.iter().any(|i| i == "*")
         && (included.iter().any(wildcard) || excluded.iter().any(wildcard))
 }
@@ -214,15 +215,14 @@ pub enum NamespaceScope {
 impl NamespaceScope {
     /// `included` as the controller leaves it (never empty), `excluded` with the namespaces
     /// labelled `velero.io/exclude-from-backup=true` added, `active` the cluster's namespaces.
-    /// An error is a wildcard pattern that does not compile: the backup fails. Releases
-    /// before [`NAMESPACE_WILDCARDS`] never expand.
+    /// An error is a wildcard pattern that does not compile: the backup fails.
     pub fn new(
         included: Vec<String>,
         excluded: Vec<String>,
         active: &[String],
         version: VeleroVersion,
     ) -> Result<Self, GlobError> {
-        if !version.has(&NAMESPACE_WILDCARDS) || !expands_wildcards(&included, &excluded) {
+        if !expands_wildcards(&included, &excluded, version) {
             return Ok(NamespaceScope::Patterns { included, excluded });
         }
         let expand = |patterns: &[String]| -> Result<Vec<String>, GlobError> {

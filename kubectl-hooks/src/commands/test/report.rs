@@ -68,12 +68,12 @@ impl Verdict {
 pub struct HookReport {
     pub namespace: String,
     pub pod: String,
-    pub phase: &'static str,
+    pub phase: Phase,
     pub hook_name: String,
     pub source: String,
     pub container: String,
     pub command: Vec<String>,
-    pub on_error: &'static str,
+    pub on_error: OnError,
     /// Velero's effective timeout; `None`: no limit.
     pub timeout_seconds: Option<f64>,
     pub exit_code: Option<i32>,
@@ -91,10 +91,6 @@ pub struct HookReport {
     /// The Velero release whose conclusions are predicted.
     #[serde(skip)]
     pub version: VeleroVersion,
-    #[serde(skip)]
-    planned_phase: Phase,
-    #[serde(skip)]
-    planned_on_error: OnError,
 }
 
 impl HookReport {
@@ -102,12 +98,12 @@ impl HookReport {
         HookReport {
             namespace: pod.namespace.clone(),
             pod: pod.name.clone(),
-            phase: hook.phase.as_str(),
+            phase: hook.phase,
             hook_name: hook.origin.hook_name().to_owned(),
             source: hook.origin.describe(),
             container: hook.effective_container.clone().unwrap_or_default(),
             command: hook.command.clone(),
-            on_error: hook.on_error.as_str(),
+            on_error: hook.on_error,
             timeout_seconds: hook.timeout_nanos.map(|n| n as f64 / 1e9),
             exit_code: None,
             duration_seconds: None,
@@ -118,14 +114,12 @@ impl HookReport {
             velero_error: None,
             note_post_runs_anyway: false,
             version,
-            planned_phase: hook.phase,
-            planned_on_error: hook.on_error,
         }
     }
 
     pub fn record(&mut self, outcome: ExecOutcome, took: Duration) {
         self.duration_seconds = Some(took.as_secs_f64());
-        let failed = hook_failed(self.planned_phase, self.planned_on_error, self.version);
+        let failed = hook_failed(self.phase, self.on_error, self.version);
         match outcome {
             ExecOutcome::Exited {
                 code,
@@ -314,8 +308,8 @@ fn print_text(r: &HookReport, mode: Mode) {
         .unwrap_or_else(|| "no limit".to_owned());
     let verdict = match &r.verdict {
         Verdict::Ok => "OK".to_owned(),
-        Verdict::Failed => format!("FAILED (on-error {})", r.on_error),
-        Verdict::TimedOut => format!("TIMED OUT (on-error {})", r.on_error),
+        Verdict::Failed => format!("FAILED (on-error {})", r.on_error.as_str()),
+        Verdict::TimedOut => format!("TIMED OUT (on-error {})", r.on_error.as_str()),
         Verdict::Interrupted => "INTERRUPTED".to_owned(),
         Verdict::NotRun(why) => format!("NOT RUN: {why}"),
         Verdict::Skipped(why) => format!("SKIPPED: {why}"),
@@ -326,7 +320,11 @@ fn print_text(r: &HookReport, mode: Mode) {
     };
     println!(
         "{}/{}  {}  {} ({})  {verdict}",
-        r.namespace, r.pod, r.phase, r.hook_name, r.source
+        r.namespace,
+        r.pod,
+        r.phase.as_str(),
+        r.hook_name,
+        r.source
     );
     println!("  container: {}", r.container);
     println!(

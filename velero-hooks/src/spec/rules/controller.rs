@@ -196,8 +196,7 @@ pub fn check_backup_controller(
             "list `*` alone or names, and never the same namespace in both lists",
         );
     }
-    let expands = version.has(&NAMESPACE_WILDCARDS)
-        && expands_wildcards(&included, &spec.excluded_namespaces);
+    let expands = expands_wildcards(&included, &spec.excluded_namespaces, version);
     for (field, list) in [
         ("includedNamespaces", &included),
         ("excludedNamespaces", &spec.excluded_namespaces),
