@@ -48,6 +48,15 @@ pub enum BodyRefused {
 #[derive(Debug)]
 pub struct Charged(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
 
+/// What [`Budget::reserve`] charged for a body before it is read.
+#[derive(Debug)]
+pub struct Reserved {
+    declared: Option<usize>,
+    charged: Option<OwnedSemaphorePermit>,
+    /// Bytes the body may reach before more must be charged.
+    charged_up_to: usize,
+}
+
 impl Budget {
     pub fn new(limits: ServerLimits) -> Self {
         Budget {
@@ -91,33 +100,53 @@ impl Budget {
         self.limits.max_body_bytes_in_flight as usize - self.bytes.available_permits()
     }
 
-    /// Reads a whole body, charging every byte past the allowance to the budget before it
-    /// is read (declared lengths are charged up front, other bodies chunk by chunk), so a
-    /// client stalling with a large body holds budget, not unbounded memory, and others
-    /// wait their turn. The charge lasts as long as the returned [`Charged`].
+    /// Charges a declared body's bytes past the allowance before anything else is taken
+    /// for the request, waiting at most the queue wait. Requests waiting here hold no
+    /// request slot, so a crowd of large bodies queued for the budget never delays the
+    /// small reviews that are nearly all of the traffic.
+    pub async fn reserve(&self, declared: Option<u64>) -> Result<Reserved, BodyRefused> {
+        if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+            return Err(BodyRefused::TooLarge);
+        }
+        let declared = declared.map(|len| len as usize);
+        let allowance = self.limits.body_allowance_bytes as usize;
+        let deadline = Instant::now() + self.limits.queue_wait;
+        match declared.filter(|len| *len > allowance) {
+            Some(len) => Ok(Reserved {
+                declared,
+                charged: Some(self.charge(len - allowance, deadline).await?),
+                charged_up_to: len,
+            }),
+            None => Ok(Reserved {
+                declared,
+                charged: None,
+                charged_up_to: allowance,
+            }),
+        }
+    }
+
+    /// Reads a whole body within what [`Budget::reserve`] charged, charging every further
+    /// byte past the allowance before it is read (bodies without a declared length are
+    /// charged chunk by chunk), so a client stalling with a large body holds budget, not
+    /// unbounded memory, and others wait their turn. The charge lasts as long as the
+    /// returned [`Charged`].
     pub async fn read_body<B>(
         &self,
         body: B,
-        declared: Option<u64>,
+        reserved: Reserved,
     ) -> Result<(Bytes, Charged), BodyRefused>
     where
         B: hyper::body::Body<Data = Bytes> + Unpin,
         B::Error: std::fmt::Display,
     {
-        if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-            return Err(BodyRefused::TooLarge);
-        }
         let started = Instant::now();
         let queue_deadline = started + self.limits.queue_wait;
         let body_deadline = started + self.limits.body_timeout;
-        let allowance = self.limits.body_allowance_bytes as usize;
-        let mut charged: Option<OwnedSemaphorePermit> = None;
-        let mut charged_up_to = allowance;
-        let declared = declared.map(|len| len as usize);
-        if let Some(len) = declared.filter(|len| *len > allowance) {
-            charged = Some(self.charge(len - allowance, queue_deadline).await?);
-            charged_up_to = len;
-        }
+        let Reserved {
+            declared,
+            mut charged,
+            mut charged_up_to,
+        } = reserved;
         let mut data = Vec::with_capacity(declared.unwrap_or(0).min(MAX_BODY_BYTES));
         let mut body = body;
         loop {
@@ -185,31 +214,60 @@ mod tests {
         })
     }
 
+    async fn read<B>(
+        budget: &Budget,
+        body: B,
+        declared: Option<u64>,
+    ) -> Result<(Bytes, Charged), BodyRefused>
+    where
+        B: hyper::body::Body<Data = Bytes> + Unpin,
+        B::Error: std::fmt::Display,
+    {
+        let reserved = budget.reserve(declared).await?;
+        budget.read_body(body, reserved).await
+    }
+
+    #[tokio::test]
+    async fn a_reservation_holds_the_declared_bytes_until_the_body_is_dropped() {
+        let budget = budget(1000, 100);
+        let first = budget.reserve(Some(1000)).await.unwrap();
+        assert_eq!(budget.bytes_in_use(), 900);
+        // Nothing left: the next large body waits the queue wait and is refused.
+        assert_eq!(
+            budget.reserve(Some(300)).await.unwrap_err(),
+            BodyRefused::Busy
+        );
+        // Small bodies need no reservation.
+        assert!(budget.reserve(Some(100)).await.is_ok());
+        let (body, charged) = budget
+            .read_body(Full::new(Bytes::from(vec![b'a'; 1000])), first)
+            .await
+            .unwrap();
+        assert_eq!((body.len(), budget.bytes_in_use()), (1000, 900));
+        drop(charged);
+        assert_eq!(budget.bytes_in_use(), 0);
+    }
+
     #[tokio::test]
     async fn small_bodies_are_free_and_large_ones_charged_until_dropped() {
         let budget = budget(1000, 100);
-        let (small, charge) = budget
-            .read_body(Full::new(Bytes::from(vec![b'a'; 100])), Some(100))
+        let (small, charge) = read(&budget, Full::new(Bytes::from(vec![b'a'; 100])), Some(100))
             .await
             .unwrap();
         assert_eq!(small.len(), 100);
         assert_eq!(budget.bytes_in_use(), 0);
         drop(charge);
-        let (_, declared) = budget
-            .read_body(Full::new(Bytes::from(vec![b'a'; 600])), Some(600))
+        let (_, declared) = read(&budget, Full::new(Bytes::from(vec![b'a'; 600])), Some(600))
             .await
             .unwrap();
         assert_eq!(budget.bytes_in_use(), 500);
         // Undeclared: charged as it arrives; the budget (500 left) is too small for 900.
-        let undeclared = budget
-            .read_body(Full::new(Bytes::from(vec![b'a'; 1000])), None)
-            .await;
+        let undeclared = read(&budget, Full::new(Bytes::from(vec![b'a'; 1000])), None).await;
         assert_eq!(undeclared.unwrap_err(), BodyRefused::Busy);
         assert_eq!(budget.bytes_in_use(), 500);
         drop(declared);
         assert_eq!(budget.bytes_in_use(), 0);
-        let (body, charge) = budget
-            .read_body(Full::new(Bytes::from(vec![b'a'; 1000])), None)
+        let (body, charge) = read(&budget, Full::new(Bytes::from(vec![b'a'; 1000])), None)
             .await
             .unwrap();
         assert_eq!((body.len(), budget.bytes_in_use()), (1000, 900));
@@ -219,12 +277,14 @@ mod tests {
     #[tokio::test]
     async fn oversized_and_stalled_bodies_are_refused() {
         let budget = budget(8 << 20, 100);
-        let too_large = budget
-            .read_body(Full::new(Bytes::new()), Some(MAX_BODY_BYTES as u64 + 1))
-            .await;
+        let too_large = read(
+            &budget,
+            Full::new(Bytes::new()),
+            Some(MAX_BODY_BYTES as u64 + 1),
+        )
+        .await;
         assert_eq!(too_large.unwrap_err(), BodyRefused::TooLarge);
-        let refused = budget
-            .read_body(Stall { sent: false }, None)
+        let refused = read(&budget, Stall { sent: false }, None)
             .await
             .unwrap_err();
         assert_eq!(refused, BodyRefused::TimedOut);

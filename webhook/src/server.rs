@@ -30,7 +30,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 pub use crate::budget::MAX_BODY_BYTES;
-use crate::budget::{BodyRefused, Budget};
+use crate::budget::{BodyRefused, Budget, Reserved};
 use crate::connection::{self, Activity, Closed, Handled, Slots};
 use crate::limits::{RETRY_AFTER_SECONDS, ServerLimits};
 use crate::metrics::{Metrics, RequestLabels};
@@ -373,6 +373,22 @@ where
     B::Error: std::fmt::Display,
 {
     let started = Instant::now();
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Large bodies queue for the body budget before taking a request slot, so they
+    // cannot crowd out the small reviews behind them.
+    let reserved = match state.budget.reserve(declared).await {
+        Ok(reserved) => reserved,
+        Err(refusal) => {
+            return Handled {
+                response: body_refused(&state, mode, started, refusal),
+                slot: None,
+            };
+        }
+    };
     let Some(slot) = state.budget.slot().await else {
         let max = state.budget.limits().max_requests_in_flight;
         let response = refused(
@@ -388,7 +404,7 @@ where
             slot: None,
         };
     };
-    let response = admit(state.clone(), mode, request, started).await;
+    let response = admit(state.clone(), mode, request, reserved, started).await;
     drop(slot);
     let size = hyper::body::Body::size_hint(response.body()).lower() as usize;
     let Some(room) = state.budget.response(size).await else {
@@ -448,10 +464,47 @@ fn retry_later(mut response: Response) -> Response {
     response
 }
 
+/// The answer to a request whose body was not read.
+fn body_refused(state: &AppState, mode: Mode, started: Instant, refusal: BodyRefused) -> Response {
+    let limits = state.budget.limits();
+    let failed =
+        |status: StatusCode, message: String| refused(state, mode, started, status, message);
+    match refusal {
+        BodyRefused::TooLarge => failed(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body too large: the limit is {MAX_BODY_BYTES} bytes (3 MiB, the API server's own request limit)"
+            ),
+        ),
+        BodyRefused::Busy => {
+            state.metrics.refusal("body_bytes");
+            retry_later(failed(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "server busy: {} bytes of request bodies already in flight; retry",
+                    limits.max_body_bytes_in_flight
+                ),
+            ))
+        }
+        BodyRefused::TimedOut => failed(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} seconds",
+                limits.body_timeout.as_secs_f64()
+            ),
+        ),
+        BodyRefused::Broken(err) => failed(
+            StatusCode::BAD_REQUEST,
+            format!("cannot read request body: {err}"),
+        ),
+    }
+}
+
 async fn admit<B>(
     state: Arc<AppState>,
     mode: Mode,
     request: hyper::Request<B>,
+    reserved: Reserved,
     started: Instant,
 ) -> Response
 where
@@ -462,47 +515,9 @@ where
     let _in_flight = InFlight::enter(metrics);
     let failed =
         |status: StatusCode, message: String| refused(&state, mode, started, status, message);
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let limits = state.budget.limits();
-    let (body, charged) = match state.budget.read_body(request.into_body(), declared).await {
+    let (body, charged) = match state.budget.read_body(request.into_body(), reserved).await {
         Ok(read) => read,
-        Err(BodyRefused::TooLarge) => {
-            return failed(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "request body too large: the limit is {MAX_BODY_BYTES} bytes (3 MiB, the API server's own request limit)"
-                ),
-            );
-        }
-        Err(BodyRefused::Busy) => {
-            metrics.refusal("body_bytes");
-            return retry_later(failed(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "server busy: {} bytes of request bodies already in flight; retry",
-                    limits.max_body_bytes_in_flight
-                ),
-            ));
-        }
-        Err(BodyRefused::TimedOut) => {
-            return failed(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "request body not received within {} seconds",
-                    limits.body_timeout.as_secs_f64()
-                ),
-            );
-        }
-        Err(BodyRefused::Broken(err)) => {
-            return failed(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read request body: {err}"),
-            );
-        }
+        Err(refusal) => return body_refused(&state, mode, started, refusal),
     };
     let reviewed = if body.len() > LARGE_BODY_BYTES {
         // Never closed, so the turn always comes.
@@ -673,6 +688,13 @@ fn handler(
     }
 }
 
+/// The kernel's send buffer for each connection (it doubles the figure for its own
+/// bookkeeping). Answers are at most about 16 KiB, so this holds several; without it,
+/// Linux grows the buffer to megabytes, and a client that pipelines reviews without
+/// reading their answers gets hundreds of them reviewed (CPU spent for nobody) before
+/// the write blocks and the write timeout can close the connection.
+const SEND_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Accept errors are mostly transient (out of file descriptors): log, pause, go on.
 async fn accepted_or_pause(
     accepted: std::io::Result<(TcpStream, SocketAddr)>,
@@ -680,6 +702,7 @@ async fn accepted_or_pause(
     match accepted {
         Ok((tcp, _)) => {
             let _ = tcp.set_nodelay(true);
+            let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER_BYTES);
             Some(tcp)
         }
         Err(err) => {

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::client::{Proto, connect, plain_get, tls_config};
-use common::{fixture, fixture_names, start};
+use common::{fixture, fixture_names, start, start_with_limits};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use velero_hooks::normalize::Normalizations;
@@ -314,5 +314,54 @@ async fn stalled_clients_time_out() {
         body_reply.contains("request body not received within 10 seconds"),
         "{body_reply}"
     );
+    server.stop().await;
+}
+
+/// Large bodies queued for the body budget wait without a request slot: with two slots, one
+/// taken by a large body that stalls and three more large bodies queued behind it for the
+/// budget, an ordinary review is still answered at once instead of queueing behind them
+/// for a slot (and being refused with 503 when none frees up within the queue wait).
+#[tokio::test]
+async fn large_bodies_waiting_for_the_budget_hold_no_request_slot() {
+    install_provider();
+    let limits = velero_hooks_webhook::limits::ServerLimits {
+        max_requests_in_flight: 2,
+        max_body_bytes_in_flight: 4 * 1024 * 1024,
+        queue_wait: Duration::from_secs(3),
+        body_timeout: Duration::from_secs(6),
+        ..Default::default()
+    };
+    let server = start_with_limits(Policy::default(), limits).await;
+    let config = tls_config(&server.ca_pem, Proto::H1);
+    let mut large = Vec::new();
+    for _ in 0..4 {
+        let tcp = tokio::net::TcpStream::connect(server.https).await.unwrap();
+        let mut tls = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(
+                rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                tcp,
+            )
+            .await
+            .unwrap();
+        let head = "POST /validate HTTP/1.1\r\nhost: x\r\ncontent-length: 3000000\r\n\r\n{";
+        tls.write_all(head.as_bytes()).await.unwrap();
+        tls.flush().await.unwrap();
+        large.push(tls);
+    }
+    // Let the four reach the server: the first takes 3 MB of the 4 MiB budget and a slot.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut normal = connect(server.https, config, Proto::H1).await.unwrap();
+    let reply = normal
+        .post("/validate", fixture("deployment-create-denied"))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["response"]["allowed"], false);
+    let (_, text) = plain_get(server.metrics, "/metrics").await.unwrap();
+    assert!(
+        !text.contains(r#"overload_refusals_total{reason="request_slots"}"#),
+        "{text}"
+    );
+    drop(large);
     server.stop().await;
 }

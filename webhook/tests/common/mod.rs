@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use tokio::sync::oneshot;
+use velero_hooks_webhook::limits::ServerLimits;
 use velero_hooks_webhook::review::Policy;
 use velero_hooks_webhook::server::{CertSource, Server, Settings};
 use velero_hooks_webhook::tls;
@@ -31,6 +32,10 @@ impl Running {
 }
 
 pub async fn start(policy: Policy) -> Running {
+    start_with_limits(policy, Default::default()).await
+}
+
+pub async fn start_with_limits(policy: Policy, limits: ServerLimits) -> Running {
     let generated = tls::self_signed(&[]).unwrap();
     let server = Server::bind(Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -41,7 +46,7 @@ pub async fn start(policy: Policy) -> Running {
         dns_names: Vec::new(),
         shutdown_delay: std::time::Duration::ZERO,
         shutdown_grace: std::time::Duration::from_secs(5),
-        limits: Default::default(),
+        limits,
     })
     .await
     .unwrap();
