@@ -226,6 +226,21 @@ fn sarif_has_one_rule_per_code_and_results_that_point_at_each_finding() {
             && message.contains("Fix: did you mean `300s`?"),
         "{message}"
     );
+    // A finding on a spec field points at the field: `timeout: "30"` of the first pre hook.
+    let spec_log = sarif(&hooks(&[
+        "validate",
+        "-o",
+        "sarif",
+        "-f",
+        "examples/broken/velero/backup-timeout-no-unit.yaml",
+    ]));
+    let spec = &results(&spec_log)[0];
+    assert_eq!(spec["ruleId"], "HV107");
+    assert_eq!(
+        spec["locations"][0]["physicalLocation"]["region"],
+        json!({"startLine": 20, "startColumn": 11}),
+        "the line and column of spec.hooks.resources[0].pre[0].exec.timeout"
+    );
     let warning = all.iter().find(|r| r["ruleId"] == "HV011").unwrap();
     assert_eq!(warning["level"], "warning");
     for result in all {

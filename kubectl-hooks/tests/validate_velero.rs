@@ -88,7 +88,7 @@ spec:
 }
 
 #[test]
-fn spec_findings_point_at_the_line_of_the_field_in_every_format() {
+fn spec_findings_point_at_the_line_and_column_of_the_field_in_every_format() {
     let (dir, file) = manifest("schedule.yaml", SCHEDULE);
     let dir = dir.path();
     let text = hooks(dir, &["validate", "-f", &file]);
@@ -114,7 +114,10 @@ fn spec_findings_point_at_the_line_of_the_field_in_every_format() {
         finding["path"],
         "spec.template.hooks.resources[0].post[0].exec.timeout"
     );
-    assert_eq!(finding["line"], 25);
+    assert_eq!(
+        (&finding["line"], &finding["column"]),
+        (&json!(25), &json!(17))
+    );
     assert!(finding.get("key").is_none());
 
     let yaml = stdout(&hooks(dir, &["validate", "-o", "yaml", "-f", &file]));
@@ -126,11 +129,14 @@ fn spec_findings_point_at_the_line_of_the_field_in_every_format() {
     assert_eq!(result["ruleId"], "HV107");
     let location = &result["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uri"], "schedule.yaml");
-    assert_eq!(location["region"]["startLine"], 25);
+    assert_eq!(
+        location["region"],
+        json!({"startLine": 25, "startColumn": 17})
+    );
 
     let github = stdout(&hooks(dir, &["validate", "-o", "github", "-f", &file]));
     assert!(
-        github.starts_with("::error file=schedule.yaml,line=25,title=HV107 "),
+        github.starts_with("::error file=schedule.yaml,line=25,col=17,title=HV107 "),
         "{github}"
     );
 }

@@ -126,11 +126,8 @@ type Read = (Option<Checked>, Option<ForPlanning>);
 
 fn read_document(doc: &Document, version: VeleroVersion) -> Option<Read> {
     if let Some((report, spec_hooks, decoded)) = velero::check(&doc.object, version) {
-        let finding_lines = report
-            .findings
-            .iter()
-            .map(|f| Some(Spot::line(doc.line_of_path(f.subject.text()))))
-            .collect();
+        let paths: Vec<&str> = report.findings.iter().map(|f| f.subject.text()).collect();
+        let finding_lines = doc.spots_of_paths(&paths).into_iter().map(Some).collect();
         let checked = Checked {
             origin: origin(doc),
             report,
@@ -362,6 +359,10 @@ struct JsonFinding<'a> {
     finding: &'a Finding,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<usize>,
+    /// The 1-based column (in characters) of the key or field the finding is about, when
+    /// it is written on `line`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ignored_by: Option<SilencedBy>,
 }
@@ -398,9 +399,10 @@ fn json_report<'a>(
                     .findings
                     .iter()
                     .zip(&c.finding_lines)
-                    .map(|(finding, line)| JsonFinding {
+                    .map(|(finding, spot)| JsonFinding {
                         finding,
-                        line: line.map(|s| s.line),
+                        line: spot.map(|s| s.line),
+                        column: spot.and_then(|s| s.column),
                         ignored_by: None,
                     })
                     .collect(),
@@ -410,6 +412,7 @@ fn json_report<'a>(
                     .map(|s| JsonFinding {
                         finding: &s.finding,
                         line: s.line.map(|s| s.line),
+                        column: s.line.and_then(|s| s.column),
                         ignored_by: Some(s.by),
                     })
                     .collect(),

@@ -73,16 +73,27 @@ impl Document {
         }
     }
 
-    /// The 1-based line where a field path such as `spec.hooks.resources[2].pre[0].exec.timeout`
-    /// is written (or its deepest written parent), in this object's own item for `List`s;
-    /// else the document's line. The text is parsed again only for this call.
-    pub fn line_of_path(&self, path: &str) -> usize {
+    /// Where each field path such as `spec.hooks.resources[2].pre[0].exec.timeout` is
+    /// written (or its deepest written parent, without a column), in this object's own
+    /// item for `List`s; else the document's line. The text is parsed again once for all.
+    pub fn spots_of_paths(&self, paths: &[&str]) -> Vec<Spot> {
+        if paths.is_empty() {
+            return Vec::new();
+        }
         let name = self
             .object
             .pointer("/metadata/name")
             .and_then(Value::as_str);
-        paths::line_of_path(&self.text.text, path, name)
-            .map_or(self.line, |l| self.text.first_line + l - 1)
+        paths::places_of_paths(&self.text.text, paths, name)
+            .into_iter()
+            .map(|place| match place {
+                Some((line, column)) => Spot {
+                    line: self.text.first_line + line - 1,
+                    column,
+                },
+                None => Spot::line(self.line),
+            })
+            .collect()
     }
 }
 
