@@ -362,3 +362,60 @@ fn the_good_schedule_example_is_checked_and_clean() {
     assert!(hooks.iter().all(|h| h["source"] == "spec"));
     assert_eq!(hooks[0]["hookName"], "freeze-db");
 }
+
+/// A Restore that maps the pods' namespace matches its hooks against the namespace the
+/// pods are restored into (`GetRestoreHooksFromSpec`, Velero issue #4720); a hook whose
+/// container a restored pod lacks is reported on the input's pod, in its own namespace.
+#[test]
+fn a_mapped_restore_reports_a_missing_container_on_the_backed_up_pod() {
+    let restore = |hook_namespace: &str| {
+        format!(
+            "apiVersion: velero.io/v1
+kind: Restore
+metadata:
+  name: to-staging
+  namespace: velero
+spec:
+  backupName: nightly
+  namespaceMapping: {{shop: shop-staging}}
+  hooks:
+    resources:
+      - name: warm
+        includedNamespaces: [{hook_namespace}]
+        postHooks:
+          - exec:
+              container: postgres
+              command: [/bin/true]
+              waitTimeout: 1m
+"
+        )
+    };
+    for (hook_namespace, expected) in [("shop-staging", 1), ("shop", 0)] {
+        let text = format!(
+            "{}{}",
+            restore(hook_namespace),
+            deployment("db", "db", "pg", "")
+        );
+        let (dir, file) = manifest("all.yaml", &text);
+        let report = json_of(&hooks(dir.path(), &["validate", "-o", "json", "-f", &file]));
+        let on_pod: Vec<&Value> = findings_of(&report, "db")
+            .iter()
+            .filter(|f| f["code"] == "HV122")
+            .collect();
+        assert_eq!(on_pod.len(), expected, "{hook_namespace}: {report}");
+        if expected == 1 {
+            let problem = on_pod[0]["problem"].as_str().unwrap();
+            assert!(problem.contains("restore/to-staging"), "{problem}");
+        }
+        let plan = json_of(&hooks(
+            dir.path(),
+            &["backup", "plan", "-o", "json", "-f", &file],
+        ));
+        let pod = &plan["plans"][0]["pods"][0];
+        assert_eq!(
+            (&pod["namespace"], &pod["sourceNamespace"]),
+            (&json!("shop-staging"), &json!("shop")),
+            "{plan}"
+        );
+    }
+}

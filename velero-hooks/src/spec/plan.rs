@@ -220,6 +220,9 @@ pub struct InjectedInit {
 pub struct PodPlan {
     /// The pod's namespace (for a restore: the target namespace, after namespaceMapping).
     pub namespace: String,
+    /// For a restore that maps the pod's namespace: the namespace it was backed up from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_namespace: Option<String>,
     pub name: String,
     pub hooks: Vec<PlannedHook>,
     pub skipped: Vec<SkippedHook>,

@@ -265,7 +265,7 @@ fn pod_json(pod: &PodPlan) -> Value {
         }
         value
     }));
-    json!({
+    let mut value = json!({
         "namespace": pod.namespace,
         "name": pod.name,
         "hooks": hooks,
@@ -276,7 +276,11 @@ fn pod_json(pod: &PodPlan) -> Value {
             "reason": format!("the pod's {} annotation hook runs instead", s.phase.as_str()),
         })).collect::<Vec<_>>(),
         "findings": pod.findings,
-    })
+    });
+    if let Some(source) = &pod.source_namespace {
+        value["sourceNamespace"] = json!(source);
+    }
+    value
 }
 
 fn render_text(item: &Planned, version: VeleroVersion) -> String {
@@ -311,7 +315,10 @@ fn render_text(item: &Planned, version: VeleroVersion) -> String {
     ]);
     let mut rows = 0;
     for pod in &plan.pods {
-        let id = format!("{}/{}", pod.namespace, pod.name);
+        let id = match &pod.source_namespace {
+            Some(source) => format!("{}/{} (from {source})", pod.namespace, pod.name),
+            None => format!("{}/{}", pod.namespace, pod.name),
+        };
         for init in &pod.init_containers {
             rows += 1;
             table.row([

@@ -374,7 +374,9 @@ pub fn cross_check(
     for object in objects {
         let planned = plan(&object, &inventory, version);
         for pod in planned.pods {
-            let Some(&index) = pod_at.get(&(pod.namespace.clone(), pod.name.clone())) else {
+            // The input's pod is the one backed up, in its own namespace.
+            let namespace = pod.source_namespace.as_ref().unwrap_or(&pod.namespace);
+            let Some(&index) = pod_at.get(&(namespace.clone(), pod.name.clone())) else {
                 continue;
             };
             for mut finding in pod.findings.into_iter().filter(|f| {

@@ -66,8 +66,11 @@ pub(super) fn plan(
                     .namespace_mapping
                     .get(namespace)
                     .map_or(namespace, String::as_str);
-                out.pods
-                    .push(plan_pod(pod, target, &spec.hooks.resources, version));
+                let mut planned = plan_pod(pod, target, &spec.hooks.resources, version);
+                if target != namespace {
+                    planned.source_namespace = Some(namespace.to_owned());
+                }
+                out.pods.push(planned);
             }
         }
     }
