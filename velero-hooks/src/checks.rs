@@ -8,9 +8,18 @@ use crate::command::{
     Command, CommandForm, JsonBreak, explain_json_break, split_unambiguously, to_json_array,
 };
 use crate::duration::{GoDuration, parse_go_duration};
+use crate::pod::{AnnotationValue, PodView};
 use crate::rules::*;
 use crate::spec::rules::*;
-use crate::version::{BOUNDED_EXEC_TIMEOUTS, VeleroVersion, WAIT_FOR_READY};
+use crate::version::{
+    BOUNDED_EXEC_TIMEOUTS, FS_BACKUPS_IN_BACKGROUND, POST_HOOKS_WAIT_FOR_FS_BACKUPS, VeleroVersion,
+    WAIT_FOR_READY, post_hooks_race_fs_backups,
+};
+
+/// The pod annotation that opts volumes into file-system backup, a comma-separated list of
+/// volume names (`VolumesToBackupAnnotation`, read by `GetVolumesToBackup` in
+/// `pkg/util/podvolume/pod_volume.go`).
+pub const VOLUMES_TO_BACKUP: &str = "backup.velero.io/backup-volumes";
 
 /// Where a hook value was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,6 +526,41 @@ pub fn check_wait_for_ready_supported(
             WAIT_FOR_READY.since()
         ),
         "make the command wait for the service itself (retry until it answers), or upgrade Velero",
+    ));
+}
+
+/// A post hook on a pod whose volumes are opted into file-system backup: on the releases
+/// that start those backups in the background, the post hook (often the unfreeze or unlock
+/// that the pre hook's freeze was for) runs while the volumes are still being read.
+/// Volumes taken through `defaultVolumesToFsBackup` are not seen here: that is the
+/// Backup's or the server's setting, not the pod's.
+pub fn check_post_hook_before_fs_backup(
+    subject: &Subject,
+    pod: &PodView<'_>,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    if !post_hooks_race_fs_backups(version) {
+        return;
+    }
+    let volumes = pod.annotations.iter().find_map(|(key, value)| match value {
+        AnnotationValue::Str(volumes) if *key == VOLUMES_TO_BACKUP => Some(volumes.trim()),
+        _ => None,
+    });
+    let Some(volumes) = volumes.filter(|v| !v.is_empty()) else {
+        return;
+    };
+    findings.push(finding(
+        &POST_HOOK_BEFORE_FS_BACKUP,
+        subject,
+        format!("the pod's volumes `{volumes}` are backed up by file system ({VOLUMES_TO_BACKUP})"),
+        format!(
+            "Velero {version} starts their file-system backups in the background (PR #{}) and runs the post hook as soon as the pod itself is backed up: whatever the pre hook froze or locked is released while the volumes are still being read, so the backup may hold them half-written ({}, and {}, wait for the file-system backups first)",
+            FS_BACKUPS_IN_BACKGROUND.pr,
+            FS_BACKUPS_IN_BACKGROUND.before(),
+            POST_HOOKS_WAIT_FOR_FS_BACKUPS.since()
+        ),
+        "upgrade Velero to 1.16 or later; until then, expect these volumes to be read after the post hook has run",
     ));
 }
 

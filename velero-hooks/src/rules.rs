@@ -230,6 +230,14 @@ pub const WAIT_FOR_READY_UNSUPPORTED: Rule = rule(
     Warning,
     "wait-for-ready is not read by the Velero release predicted: the hook runs before the container is ready",
 );
+/// `pkg/backup/item_backupper.go` of Velero 1.14.0-1.15.2 (see
+/// [`crate::version::post_hooks_race_fs_backups`]).
+pub const POST_HOOK_BEFORE_FS_BACKUP: Rule = rule(
+    "HV090",
+    "post-hook-before-fs-backup",
+    Warning,
+    "on Velero 1.14-1.15 a post hook runs before the pod's file-system backups finish",
+);
 
 /// Every rule, whatever the hook source, for documentation and for tools that list codes.
 pub const RULES: &[Rule] = &[
@@ -263,6 +271,7 @@ pub const RULES: &[Rule] = &[
     RESTORE_CONTAINER_NOT_REGULAR,
     WAIT_FOR_READY_INVALID,
     WAIT_FOR_READY_UNSUPPORTED,
+    POST_HOOK_BEFORE_FS_BACKUP,
     // Velero objects' spec hooks and run-time facts (crate::spec::rules).
     spec::SPEC_UNDECODABLE,
     spec::SPEC_NAME_EMPTY,
@@ -450,6 +459,14 @@ pub fn check_pod(pod: &PodView<'_>, version: VeleroVersion) -> PodCheck {
     }
     for hook in hooks.backup() {
         check_backup_hook(pod, hook, version, &mut findings);
+    }
+    if let Some(hook) = hooks.backup().find(|h| h.family == Family::BackupPost) {
+        crate::checks::check_post_hook_before_fs_backup(
+            &Subject::annotation(keys::name(hook.family, Field::Command)),
+            pod,
+            version,
+            &mut findings,
+        );
     }
     if let Some(hook) = &hooks.restore_post {
         check_restore_exec_hook(pod, hook, version, &mut findings);

@@ -290,6 +290,30 @@ pub const NAMESPACE_WILDCARDS: Change = Change {
     what: "backup namespace lists take `?` and `[...]` and are expanded",
 };
 
+/// File-system backups (PodVolumeBackups) run in the background: the pod's item returns
+/// as soon as they are started, and its post hooks run then, before they finish
+/// (`BackupPodVolumes` no longer waits, `pkg/podvolume/backupper.go`; post hooks in
+/// `pkg/backup/item_backupper.go`, later `pkg/backup/backup.go`).
+pub const FS_BACKUPS_IN_BACKGROUND: Change = Change {
+    since: VeleroVersion::release(14, 0),
+    pr: 7571,
+    what: "file-system backups run in the background, post hooks do not wait for them",
+};
+
+/// Post hooks wait until the pod's PodVolumeBackups are Completed or Failed
+/// (`waitUntilPVBsProcessed` in `pkg/backup/backup.go`; Velero issue #8159).
+pub const POST_HOOKS_WAIT_FOR_FS_BACKUPS: Change = Change {
+    since: VeleroVersion::release(16, 0),
+    pr: 8509,
+    what: "backup post hooks wait for the pod's file-system backups",
+};
+
+/// Whether `version` runs a pod's post hooks before its file-system backups finish: since
+/// [`FS_BACKUPS_IN_BACKGROUND`] and before [`POST_HOOKS_WAIT_FOR_FS_BACKUPS`].
+pub fn post_hooks_race_fs_backups(version: VeleroVersion) -> bool {
+    version.has(&FS_BACKUPS_IN_BACKGROUND) && !version.has(&POST_HOOKS_WAIT_FOR_FS_BACKUPS)
+}
+
 /// Whether `version` has the restore hook index mismatch: since
 /// [`RESTORE_HOOK_INDEX_TRACKED`] and before [`RESTORE_HOOK_INDEX_FIXED`].
 pub fn has_restore_hook_index_bug(version: VeleroVersion) -> bool {

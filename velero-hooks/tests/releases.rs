@@ -264,3 +264,69 @@ fn hooks_of_finished_pods_are_attempted_on_1_12_and_skipped_since_1_13() {
             .contains("Velero 1.12.0-1.12.4 try to exec")
     );
 }
+
+/// Velero 1.14.0 started file-system backups in the background (PR #7571) and ran post
+/// hooks without waiting for them until 1.16.0 (PR #8509, issue #8159): an unfreeze post
+/// hook on a pod whose volumes are opted into file-system backup runs while they are read.
+#[test]
+fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
+    let annotations = json!({
+        "pre.hook.backup.velero.io/command": "[\"/sbin/fsfreeze\", \"--freeze\", \"/data\"]",
+        "pre.hook.backup.velero.io/on-error": "Fail",
+        "post.hook.backup.velero.io/command": "[\"/sbin/fsfreeze\", \"--unfreeze\", \"/data\"]",
+        "post.hook.backup.velero.io/on-error": "Continue",
+        "backup.velero.io/backup-volumes": "data",
+    });
+    for (release, expected) in [
+        ("1.13.2", false),
+        ("1.14.0", true),
+        ("1.15.2", true),
+        ("1.16.0", false),
+        ("main", false),
+    ] {
+        let findings = annotation_findings(annotations.clone(), v(release));
+        assert_eq!(
+            codes(&findings).contains(&"HV090"),
+            expected,
+            "{release}: {:?}",
+            codes(&findings)
+        );
+        if expected {
+            let finding = find(&findings, "HV090");
+            assert_eq!(finding.subject.text(), "post.hook.backup.velero.io/command");
+            assert!(finding.problem.contains("`data`"), "{}", finding.problem);
+            assert!(
+                finding.velero_does.contains("PR #7571")
+                    && finding
+                        .velero_does
+                        .contains("Velero 1.16.0 and later (PR #8509)"),
+                "{}",
+                finding.velero_does
+            );
+        }
+    }
+    // Without volumes opted in, nothing is backed up by file system from this annotation.
+    let mut without = annotations.clone();
+    without
+        .as_object_mut()
+        .unwrap()
+        .remove("backup.velero.io/backup-volumes");
+    assert!(!codes(&annotation_findings(without, v("1.14.0"))).contains(&"HV090"));
+
+    // A spec post hook on such a pod is told the same, at the hook's command.
+    let spec = json!({"hooks": {"resources": [{"name": "thaw", "post": [
+        {"exec": {"container": "db", "command": ["/sbin/fsfreeze", "--unfreeze", "/data"]}}]}]}});
+    let volumes = json!({"backup.velero.io/backup-volumes": "data"});
+    let findings = planned(
+        "Backup",
+        spec.clone(),
+        &[pod("p", volumes.clone())],
+        v("1.15.0"),
+    );
+    assert_eq!(
+        find(&findings, "HV090").subject.text(),
+        "spec.hooks.resources[0].post[0].exec.command"
+    );
+    let findings = planned("Backup", spec, &[pod("p", volumes)], v("1.16.0"));
+    assert!(!codes(&findings).contains(&"HV090"));
+}

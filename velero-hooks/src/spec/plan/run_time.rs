@@ -105,6 +105,18 @@ pub(super) fn backup_findings(
             "if it fails, Velero leaves the pod (and its file-system volume backups) out of the backup and runs no post hooks, but still snapshots the pod's PVCs",
             "make sure the command cannot fail for a harmless reason, or use Continue"));
     }
+    // An annotation post hook is checked with the pod's annotations (`rules::check_pod`).
+    if let Some(hook) = plan
+        .phase(Phase::Post)
+        .find(|h| matches!(h.origin, HookOrigin::Spec { .. }))
+    {
+        crate::checks::check_post_hook_before_fs_backup(
+            &subject_of(hook, base, "command", Field::Command),
+            pod,
+            version,
+            &mut out,
+        );
+    }
     if !version.has(&HOOKS_PER_ITEM_BLOCK)
         && let Some(hook) = plan
             .phase(Phase::Post)
