@@ -290,6 +290,24 @@ pub const NAMESPACE_WILDCARDS: Change = Change {
     what: "backup namespace lists take `?` and `[...]` and are expanded",
 };
 
+/// An empty `includedNamespaces` is not expanded with the wildcards of
+/// `excludedNamespaces`: it means every namespace again (`ShouldExpandWildcards` in
+/// `pkg/util/wildcard/expand.go`, `prepareBackupRequest` in
+/// `pkg/controller/backup_controller.go`; PR #9684, released by PR #9743). In 1.18.0 it was
+/// expanded to no namespace at all.
+pub const EMPTY_INCLUDES_MEAN_ALL_AGAIN: Change = Change {
+    since: VeleroVersion::release(18, 1),
+    pr: 9743,
+    what: "an empty includedNamespaces means every namespace even with wildcard excludes",
+};
+
+/// Whether `version` takes in no namespace when `includedNamespaces` is empty and
+/// `excludedNamespaces` has a wildcard: since [`NAMESPACE_WILDCARDS`] and before
+/// [`EMPTY_INCLUDES_MEAN_ALL_AGAIN`] (1.18.0 alone).
+pub fn empty_includes_expand_to_nothing(version: VeleroVersion) -> bool {
+    version.has(&NAMESPACE_WILDCARDS) && !version.has(&EMPTY_INCLUDES_MEAN_ALL_AGAIN)
+}
+
 /// File-system backups (PodVolumeBackups) run in the background: the pod's item returns
 /// as soon as they are started, and its post hooks run then, before they finish
 /// (`BackupPodVolumes` no longer waits, `pkg/podvolume/backupper.go`; post hooks in

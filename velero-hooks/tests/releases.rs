@@ -330,3 +330,43 @@ fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
     let findings = planned("Backup", spec, &[pod("p", volumes)], v("1.16.0"));
     assert!(!codes(&findings).contains(&"HV090"));
 }
+
+/// Velero 1.18.0 expanded an empty includedNamespaces together with wildcard exclusions
+/// into no namespace at all (fixed in 1.18.1 by PR #9743): a Backup applied with kubectl
+/// and only `excludedNamespaces: [kube-*]` backed up nothing and ran no hook.
+#[test]
+fn an_empty_include_list_with_wildcard_excludes_takes_in_nothing_on_1_18_0() {
+    let hooked = json!({"hooks": {"resources": [{"name": "sync", "pre": [
+        {"exec": {"container": "db", "command": ["/bin/sync"], "onError": "Continue", "timeout": "30s"}}]}]}});
+    let with = |extra: Value| {
+        let mut spec = hooked.clone();
+        spec.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        spec
+    };
+    let pods = [pod("db-0", json!({}))];
+    let hooks_run = |spec: Value, release: &str| {
+        let planned = plan(&object("Backup", spec), &Inventory::from_objects(&pods), v(release));
+        planned.pods.iter().map(|p| p.hooks.len()).sum::<usize>()
+    };
+    let wildcard = with(json!({"excludedNamespaces": ["kube-*"]}));
+    let findings = check(&object("Backup", wildcard.clone()), v("1.18.0"));
+    let finding = find(&findings, "HV137");
+    assert_eq!(finding.subject.text(), "spec.excludedNamespaces[0]");
+    assert!(finding.velero_does.contains("Velero 1.18.1 and later (PR #9743)"));
+    assert_eq!(hooks_run(wildcard.clone(), "1.18.0"), 0);
+    for release in ["1.17.2", "1.18.1", "main"] {
+        let findings = check(&object("Backup", wildcard.clone()), v(release));
+        assert!(!codes(&findings).contains(&"HV137"), "{release}");
+        assert_eq!(hooks_run(wildcard.clone(), release), 1, "{release}");
+    }
+    // `*` written out, or exclusions without a wildcard, were never affected.
+    for spec in [
+        with(json!({"includedNamespaces": ["*"], "excludedNamespaces": ["kube-*"]})),
+        with(json!({"excludedNamespaces": ["kube-system"]})),
+    ] {
+        assert!(!codes(&check(&object("Backup", spec.clone()), v("1.18.0"))).contains(&"HV137"));
+        assert_eq!(hooks_run(spec, "1.18.0"), 1);
+    }
+}

@@ -207,6 +207,14 @@ pub const BACKUP_INCLUDES_EXCLUDED_NAMESPACE: Rule = rule(
     Error,
     "an included namespace is labelled velero.io/exclude-from-backup=true: the backup fails validation",
 );
+/// `ExpandIncludesExcludes` and `ShouldInclude` in `pkg/util/collections/includes_excludes.go`
+/// of Velero 1.18.0 (see [`crate::version::empty_includes_expand_to_nothing`]).
+pub const BACKUP_TAKES_IN_NO_NAMESPACE: Rule = rule(
+    "HV137",
+    "backup-takes-in-no-namespace",
+    Error,
+    "on Velero 1.18.0 an empty includedNamespaces with a wildcard in excludedNamespaces backs up no namespace",
+);
 pub const RESTORE_VALIDATION: Rule = rule(
     "HV140",
     "restore-spec-invalid",
@@ -245,6 +253,7 @@ pub const SPEC_RULES: &[Rule] = &[
     BACKUP_BOTH_SELECTORS,
     BACKUP_SELECTOR_INVALID,
     BACKUP_INCLUDES_EXCLUDED_NAMESPACE,
+    BACKUP_TAKES_IN_NO_NAMESPACE,
     RESTORE_VALIDATION,
 ];
 

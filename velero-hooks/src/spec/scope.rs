@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::glob::{Glob, GlobError, list_matches};
 use super::selector::LabelSelector;
-use crate::version::{NAMESPACE_WILDCARDS, VeleroVersion};
+use crate::version::{NAMESPACE_WILDCARDS, VeleroVersion, empty_includes_expand_to_nothing};
 
 /// A resource name as `discovery.Helper.ResourceFor` resolves it (case-insensitive;
 /// plural, singular or short name; `name.group`).
@@ -194,6 +194,20 @@ pub fn expands_wildcards(included: &[String], excluded: &[String], version: Vele
         && !included.is_empty()
         && !included.iter().any(|i| i == "*")
         && (included.iter().any(wildcard) || excluded.iter().any(wildcard))
+}
+
+/// Whether the namespace lists as written take in no namespace at all: Velero 1.18.0 expands
+/// an empty `includedNamespaces` along with wildcard exclusions into an empty list, and an
+/// expanded empty list includes nothing (`ShouldInclude` in
+/// `pkg/util/collections/includes_excludes.go`).
+pub fn takes_in_no_namespace(
+    written_included: Option<&[String]>,
+    excluded: &[String],
+    version: VeleroVersion,
+) -> bool {
+    empty_includes_expand_to_nothing(version)
+        && written_included.is_none_or(<[String]>::is_empty)
+        && excluded.iter().any(|p| p.contains(['*', '?', '[']))
 }
 
 /// The namespaces a Backup takes in (`NamespaceIncludesExcludes` after

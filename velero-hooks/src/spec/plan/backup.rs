@@ -36,6 +36,7 @@ use crate::spec::rules::{
 };
 use crate::spec::scope::{
     NamespaceScope, backup_takes_in_pods, resources_include_pods, selectors_match, should_include,
+    takes_in_no_namespace,
 };
 use crate::spec::types::{BackupResourceHookSpec, BackupSpec};
 
@@ -86,6 +87,11 @@ pub(super) fn plan(
             return;
         }
     };
+    let no_namespace = takes_in_no_namespace(
+        spec.included_namespaces.as_deref(),
+        &spec.excluded_namespaces,
+        version,
+    );
     let pods_included = backup_takes_in_pods(spec);
     for pod in inventory.pods() {
         let namespace = text(pod, "/metadata/namespace").unwrap_or_default();
@@ -93,6 +99,10 @@ pub(super) fn plan(
         let pod_labels = labels(pod);
         let reason = if !pods_included {
             Some("the backup's resource filters leave pods out")
+        } else if no_namespace {
+            Some(
+                "Velero 1.18.0 takes in no namespace: includedNamespaces is empty and excludedNamespaces has a wildcard",
+            )
         } else if !namespaces.includes(namespace) {
             Some("its namespace is not included")
         } else if !selectors_match(

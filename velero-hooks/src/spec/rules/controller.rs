@@ -9,9 +9,11 @@ use serde_json::Value;
 use crate::checks::abbreviate;
 use crate::rules::Finding;
 use crate::spec::glob::Glob;
-use crate::spec::scope::expands_wildcards;
+use crate::spec::scope::{expands_wildcards, takes_in_no_namespace};
 use crate::spec::types::{BackupSpec, RestoreSpec};
-use crate::version::{NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL, VeleroVersion};
+use crate::version::{
+    EMPTY_INCLUDES_MEAN_ALL_AGAIN, NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL, VeleroVersion,
+};
 
 use super::*;
 
@@ -238,6 +240,29 @@ pub fn check_backup_controller(
                 ));
             }
         }
+    }
+    if takes_in_no_namespace(
+        spec.included_namespaces.as_deref(),
+        &spec.excluded_namespaces,
+        version,
+    ) && let Some(i) = spec
+        .excluded_namespaces
+        .iter()
+        .position(|p| p.contains(['*', '?', '[']))
+    {
+        out.push(at(
+            &BACKUP_TAKES_IN_NO_NAMESPACE,
+            format!("{base}.excludedNamespaces[{i}]"),
+            format!(
+                "includedNamespaces is empty and `{}` in excludedNamespaces is a wildcard",
+                abbreviate(&spec.excluded_namespaces[i])
+            ),
+            format!(
+                "Velero {version} expands the wildcards, turns the empty includedNamespaces into an empty list and then takes in no namespace: the backup completes without any namespaced item, and no hook runs ({} take it as every namespace)",
+                EMPTY_INCLUDES_MEAN_ALL_AGAIN.since()
+            ),
+            "set `includedNamespaces: [\"*\"]` (what `velero backup create` sends), or upgrade Velero to 1.18.1",
+        ));
     }
     if spec.label_selector.is_some() && spec.or_label_selectors.is_some() {
         refuse(&mut out, &BACKUP_BOTH_SELECTORS, "orLabelSelectors", "encountered labelSelector as well as orLabelSelectors in backup spec, only one can be specified".to_owned(), "keep one of them");
