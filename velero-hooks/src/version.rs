@@ -290,6 +290,25 @@ pub const NAMESPACE_WILDCARDS: Change = Change {
     what: "backup namespace lists take `?` and `[...]` and are expanded",
 };
 
+/// Each entry of a Backup's `includedNamespaces` other than `*` is looked up as a namespace
+/// name; a pattern such as `shop-*` is not one. PR #7569 (1.14.0) made a failed lookup a
+/// validation error (`validateNamespaceIncludesExcludes` in
+/// `pkg/controller/backup_controller.go`); PR #7998 (1.14.1) made it an error in the
+/// backup log (`collectNamespaces` in `pkg/backup/item_collector.go`); PR #9255 (1.18.0)
+/// looks up the names the wildcards expand to instead.
+pub const INCLUDED_NAMESPACES_LOOKED_UP: Change = Change {
+    since: VeleroVersion::release(14, 0),
+    pr: 7569,
+    what: "each included namespace must exist: the backup fails validation",
+};
+
+/// See [`INCLUDED_NAMESPACES_LOOKED_UP`].
+pub const MISSING_INCLUDED_NAMESPACE_LOGGED: Change = Change {
+    since: VeleroVersion::release(14, 1),
+    pr: 7998,
+    what: "a missing included namespace is an error in the backup log: PartiallyFailed",
+};
+
 /// An empty `includedNamespaces` is not expanded with the wildcards of
 /// `excludedNamespaces`: it means every namespace again (`ShouldExpandWildcards` in
 /// `pkg/util/wildcard/expand.go`, `prepareBackupRequest` in

@@ -215,9 +215,13 @@ fn namespace_wildcards_beyond_star_are_refused_before_1_18() {
     );
     assert!(find(&old, "HV132").fix.contains("Velero 1.18.0 and later"));
     assert!(check(&object("Backup", spec), v("1.18.0")).is_empty());
-    // `**` passes the older check (only `*` is replaced) and is refused from 1.18.0 on.
+    // `**` passes the older check (only `*` is replaced; the name lookup then makes the
+    // backup PartiallyFailed) and is refused from 1.18.0 on.
     let doubled = json!({"includedNamespaces": ["shop-**"]});
-    assert!(check(&object("Backup", doubled.clone()), v("1.15.0")).is_empty());
+    assert_eq!(
+        codes(&check(&object("Backup", doubled.clone()), v("1.15.0"))),
+        ["HV138"]
+    );
     assert_eq!(
         codes(&check(&object("Backup", doubled), v("1.18.0"))),
         ["HV132"]
@@ -347,14 +351,22 @@ fn an_empty_include_list_with_wildcard_excludes_takes_in_nothing_on_1_18_0() {
     };
     let pods = [pod("db-0", json!({}))];
     let hooks_run = |spec: Value, release: &str| {
-        let planned = plan(&object("Backup", spec), &Inventory::from_objects(&pods), v(release));
+        let planned = plan(
+            &object("Backup", spec),
+            &Inventory::from_objects(&pods),
+            v(release),
+        );
         planned.pods.iter().map(|p| p.hooks.len()).sum::<usize>()
     };
     let wildcard = with(json!({"excludedNamespaces": ["kube-*"]}));
     let findings = check(&object("Backup", wildcard.clone()), v("1.18.0"));
     let finding = find(&findings, "HV137");
     assert_eq!(finding.subject.text(), "spec.excludedNamespaces[0]");
-    assert!(finding.velero_does.contains("Velero 1.18.1 and later (PR #9743)"));
+    assert!(
+        finding
+            .velero_does
+            .contains("Velero 1.18.1 and later (PR #9743)")
+    );
     assert_eq!(hooks_run(wildcard.clone(), "1.18.0"), 0);
     for release in ["1.17.2", "1.18.1", "main"] {
         let findings = check(&object("Backup", wildcard.clone()), v(release));
@@ -369,4 +381,49 @@ fn an_empty_include_list_with_wildcard_excludes_takes_in_nothing_on_1_18_0() {
         assert!(!codes(&check(&object("Backup", spec.clone()), v("1.18.0"))).contains(&"HV137"));
         assert_eq!(hooks_run(spec, "1.18.0"), 1);
     }
+}
+
+/// Before 1.18.0 expanded wildcards, each entry of includedNamespaces was looked up as a
+/// namespace name: on 1.14.0 a pattern failed validation (PR #7569), on 1.14.1-1.17.2 it
+/// is logged as an error and every backup ends PartiallyFailed (PR #7998).
+#[test]
+fn an_included_namespace_pattern_is_looked_up_by_name_from_1_14_to_1_17() {
+    let spec = json!({"includedNamespaces": ["shop-*", "billing"]});
+    let at_release = |release: &str| {
+        let findings = check(&object("Backup", spec.clone()), v(release));
+        findings
+            .into_iter()
+            .filter(|f| f.subject.text() == "spec.includedNamespaces[0]")
+            .map(|f| (f.code, f.problem))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at_release("1.13.2"), vec![]);
+    let refused = at_release("1.14.0");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].0, "HV132");
+    assert!(refused[0].1.contains(r#"namespaces "shop-*" not found"#));
+    for release in ["1.14.1", "1.17.2"] {
+        let logged = at_release(release);
+        assert_eq!(logged.len(), 1, "{release}");
+        assert_eq!(logged[0].0, "HV138", "{release}");
+    }
+    assert_eq!(at_release("1.18.0"), vec![]);
+    // The pod in a matching namespace is still planned on 1.14.1 (PartiallyFailed, not
+    // refused), and nothing is planned on 1.14.0 (FailedValidation).
+    let mut in_shop = pod(
+        "db-0",
+        json!({"pre.hook.backup.velero.io/command": "[\"/bin/sync\"]"}),
+    );
+    in_shop["metadata"]["namespace"] = json!("shop-eu");
+    let planned = |release: &str| {
+        plan(
+            &object("Backup", spec.clone()),
+            &Inventory::from_objects(std::slice::from_ref(&in_shop)),
+            v(release),
+        )
+    };
+    assert!(planned("1.14.0").refused);
+    let later = planned("1.14.1");
+    assert!(!later.refused);
+    assert_eq!(later.pods.iter().map(|p| p.hooks.len()).sum::<usize>(), 1);
 }

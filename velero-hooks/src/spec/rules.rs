@@ -215,6 +215,14 @@ pub const BACKUP_TAKES_IN_NO_NAMESPACE: Rule = rule(
     Error,
     "on Velero 1.18.0 an empty includedNamespaces with a wildcard in excludedNamespaces backs up no namespace",
 );
+/// `collectNamespaces` in `pkg/backup/item_collector.go` of Velero 1.14.1-1.17.2 (see
+/// [`crate::version::MISSING_INCLUDED_NAMESPACE_LOGGED`]).
+pub const BACKUP_NAMESPACE_PATTERN_LOOKED_UP: Rule = rule(
+    "HV138",
+    "backup-namespace-pattern-looked-up",
+    Warning,
+    "on Velero 1.14.1-1.17 a wildcard in includedNamespaces is looked up as a namespace name: every backup ends PartiallyFailed",
+);
 pub const RESTORE_VALIDATION: Rule = rule(
     "HV140",
     "restore-spec-invalid",
@@ -254,6 +262,7 @@ pub const SPEC_RULES: &[Rule] = &[
     BACKUP_SELECTOR_INVALID,
     BACKUP_INCLUDES_EXCLUDED_NAMESPACE,
     BACKUP_TAKES_IN_NO_NAMESPACE,
+    BACKUP_NAMESPACE_PATTERN_LOOKED_UP,
     RESTORE_VALIDATION,
 ];
 

@@ -12,7 +12,9 @@ use crate::spec::glob::Glob;
 use crate::spec::scope::{expands_wildcards, takes_in_no_namespace};
 use crate::spec::types::{BackupSpec, RestoreSpec};
 use crate::version::{
-    EMPTY_INCLUDES_MEAN_ALL_AGAIN, NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL, VeleroVersion,
+    EMPTY_INCLUDES_MEAN_ALL_AGAIN, INCLUDED_NAMESPACES_LOOKED_UP,
+    MISSING_INCLUDED_NAMESPACE_LOGGED, NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL,
+    VeleroVersion,
 };
 
 use super::*;
@@ -237,6 +239,37 @@ pub fn check_backup_controller(
                     ),
                     velero_does,
                     "a class holds one range or single characters: `[a-c]`, `[abc]`",
+                ));
+            }
+        }
+    }
+    // Patterns the releases before NAMESPACE_WILDCARDS look up as namespace names.
+    if version.has(&INCLUDED_NAMESPACES_LOOKED_UP) && !version.has(&NAMESPACE_WILDCARDS) {
+        let written = spec.included_namespaces.as_deref().unwrap_or_default();
+        for (i, pattern) in written.iter().enumerate() {
+            if pattern == "*" || !pattern.contains('*') {
+                continue;
+            }
+            let path = format!("{base}.includedNamespaces[{i}]");
+            let later = format!(
+                "list the namespaces by name, or upgrade Velero ({} expand wildcards first)",
+                NAMESPACE_WILDCARDS.since()
+            );
+            if version.has(&MISSING_INCLUDED_NAMESPACE_LOGGED) {
+                out.push(at(
+                    &BACKUP_NAMESPACE_PATTERN_LOOKED_UP,
+                    path,
+                    format!("`{}` is looked up as a namespace name, and no namespace has that name", abbreviate(pattern)),
+                    format!("Velero {version} backs up the namespaces it matches, but logs `fail to get the namespace {} specified in backup.Spec.IncludedNamespaces` as an error, so every backup ends PartiallyFailed (PR #{})", abbreviate(pattern), MISSING_INCLUDED_NAMESPACE_LOGGED.pr),
+                    later,
+                ));
+            } else {
+                out.push(at(
+                    &BACKUP_NAMESPACE_PATTERN_REFUSED,
+                    path,
+                    format!("Invalid included/excluded namespace lists: namespaces \"{}\" not found", abbreviate(pattern)),
+                    format!("{FAILED_VALIDATION} (Velero {version} looks up each included namespace by name, PR #{})", INCLUDED_NAMESPACES_LOOKED_UP.pr),
+                    later,
                 ));
             }
         }
