@@ -532,30 +532,59 @@ pub fn check_wait_for_ready_supported(
 /// A post hook on a pod whose volumes are opted into file-system backup: on the releases
 /// that start those backups in the background, the post hook (often the unfreeze or unlock
 /// that the pre hook's freeze was for) runs while the volumes are still being read.
-/// Volumes taken through `defaultVolumesToFsBackup` are not seen here: that is the
-/// Backup's or the server's setting, not the pod's.
 pub fn check_post_hook_before_fs_backup(
     subject: &Subject,
     pod: &PodView<'_>,
     version: VeleroVersion,
     findings: &mut Vec<Finding>,
 ) {
-    if !post_hooks_race_fs_backups(version) {
-        return;
-    }
     let volumes = pod.annotations.iter().find_map(|(key, value)| match value {
         AnnotationValue::Str(volumes) if *key == VOLUMES_TO_BACKUP => Some(volumes.trim()),
         _ => None,
     });
-    let Some(volumes) = volumes.filter(|v| !v.is_empty()) else {
+    if let Some(volumes) = volumes.filter(|v| !v.is_empty()) {
+        post_hook_races_fs_backups(
+            subject,
+            format!(
+                "the pod's volumes `{volumes}` are backed up by file system ({VOLUMES_TO_BACKUP})"
+            ),
+            version,
+            findings,
+        );
+    }
+}
+
+/// The same race for every post hook of a Backup that sets `defaultVolumesToFsBackup`:
+/// every volume of the pods it runs in is backed up by file system, except those
+/// `GetVolumesByPod` (`pkg/util/podvolume/pod_volume.go`) leaves out.
+pub fn check_post_hooks_with_default_fs_backup(
+    subject: &Subject,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    post_hook_races_fs_backups(
+        subject,
+        "the Backup sets defaultVolumesToFsBackup: every volume of the pods its post hooks run in is backed up by file system (but Secrets, ConfigMaps, projected, downward API and hostPath volumes, and those in backup.velero.io/backup-volumes-excludes)".to_owned(),
+        version,
+        findings,
+    );
+}
+
+fn post_hook_races_fs_backups(
+    subject: &Subject,
+    problem: String,
+    version: VeleroVersion,
+    findings: &mut Vec<Finding>,
+) {
+    if !post_hooks_race_fs_backups(version) {
         return;
-    };
+    }
     findings.push(finding(
         &POST_HOOK_BEFORE_FS_BACKUP,
         subject,
-        format!("the pod's volumes `{volumes}` are backed up by file system ({VOLUMES_TO_BACKUP})"),
+        problem,
         format!(
-            "Velero {version} starts their file-system backups in the background (PR #{}) and runs the post hook as soon as the pod itself is backed up: whatever the pre hook froze or locked is released while the volumes are still being read, so the backup may hold them half-written ({}, and {}, wait for the file-system backups first)",
+            "Velero {version} starts file-system backups in the background (PR #{}) and runs the post hook as soon as the pod itself is backed up: whatever the pre hook froze or locked is released while the volumes are still being read, so the backup may hold them half-written ({}, and {}, wait for the file-system backups first)",
             FS_BACKUPS_IN_BACKGROUND.pr,
             FS_BACKUPS_IN_BACKGROUND.before(),
             POST_HOOKS_WAIT_FOR_FS_BACKUPS.since()

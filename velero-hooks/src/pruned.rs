@@ -91,6 +91,7 @@ const TEMPLATE: Shape = Shape::Fields(&[
     ("excludedClusterScopedResources", Shape::All),
     ("labelSelector", Shape::All),
     ("orLabelSelectors", Shape::All),
+    ("defaultVolumesToFsBackup", Shape::All),
     ("hooks", Shape::All),
 ]);
 /// The top-level object, for every kind at once.
@@ -135,6 +136,7 @@ const OBJECT: Shape = Shape::Fields(&[
             ("excludedClusterScopedResources", Shape::All),
             ("labelSelector", Shape::All),
             ("orLabelSelectors", Shape::All),
+            ("defaultVolumesToFsBackup", Shape::All),
             ("hooks", Shape::All),
             ("backupName", Shape::All),
             ("scheduleName", Shape::All),

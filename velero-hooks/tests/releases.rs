@@ -331,8 +331,28 @@ fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
         find(&findings, "HV090").subject.text(),
         "spec.hooks.resources[0].post[0].exec.command"
     );
-    let findings = planned("Backup", spec, &[pod("p", volumes)], v("1.16.0"));
+    let findings = planned("Backup", spec.clone(), &[pod("p", volumes)], v("1.16.0"));
     assert!(!codes(&findings).contains(&"HV090"));
+
+    // A Backup (or a Schedule's template) that backs up every volume by file system is
+    // told so on its own, without any pod.
+    let mut every_volume = spec;
+    every_volume["defaultVolumesToFsBackup"] = json!(true);
+    let findings = check(&object("Backup", every_volume.clone()), v("1.14.1"));
+    let finding = find(&findings, "HV090");
+    assert_eq!(
+        finding.subject.text(),
+        "spec.hooks.resources[0].post[0].exec.command"
+    );
+    assert!(finding.problem.contains("defaultVolumesToFsBackup"));
+    let schedule = json!({"schedule": "@daily", "template": every_volume.clone()});
+    assert_eq!(
+        find(&check(&object("Schedule", schedule), v("1.15.2")), "HV090")
+            .subject
+            .text(),
+        "spec.template.hooks.resources[0].post[0].exec.command"
+    );
+    assert!(!codes(&check(&object("Backup", every_volume), v("1.16.0"))).contains(&"HV090"));
 }
 
 /// Velero 1.18.0 expanded an empty includedNamespaces together with wildcard exclusions

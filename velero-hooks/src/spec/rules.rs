@@ -357,6 +357,15 @@ pub fn check_backup_hooks(spec: &BackupSpec, base: &str, version: VeleroVersion)
         let at_r = format!("{base}.hooks.resources[{r}]");
         check_backup_resource_hook(hook, &at_r, version, &mut out);
     }
+    if spec.default_volumes_to_fs_backup == Some(true)
+        && let Some(r) = spec.hooks.resources.iter().position(|h| !h.post.is_empty())
+    {
+        crate::checks::check_post_hooks_with_default_fs_backup(
+            &Subject::Spec(format!("{base}.hooks.resources[{r}].post[0].exec.command")),
+            version,
+            &mut out,
+        );
+    }
     out
 }
 

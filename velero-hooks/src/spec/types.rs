@@ -43,6 +43,8 @@ pub struct BackupSpec {
     pub excluded_cluster_scoped_resources: Vec<String>,
     pub label_selector: Option<LabelSelector>,
     pub or_label_selectors: Option<Vec<LabelSelector>>,
+    /// Unset: the server's `--default-volumes-to-fs-backup` decides (false by default).
+    pub default_volumes_to_fs_backup: Option<bool>,
     #[serde(deserialize_with = "nullable")]
     pub hooks: BackupHooks,
 }
