@@ -447,3 +447,49 @@ fn an_included_namespace_pattern_is_looked_up_by_name_from_1_14_to_1_17() {
     assert!(!later.refused);
     assert_eq!(later.pods.iter().map(|p| p.hooks.len()).sum::<usize>(), 1);
 }
+
+/// An included namespace the cluster does not have (known when every namespace was listed,
+/// as `backup create` does): silently nothing before 1.14, FailedValidation on 1.14.0
+/// (PR #7569), PartiallyFailed from 1.14.1 (PR #7998).
+#[test]
+fn a_missing_included_namespace_is_refused_on_1_14_0_and_partially_fails_later() {
+    let spec = json!({"includedNamespaces": ["shop", "shpo"]});
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
+    let db = pod(
+        "db-0",
+        json!({"pre.hook.backup.velero.io/command": "[\"/bin/sync\"]"}),
+    );
+    let mut listed = Inventory::from_objects([&namespace, &db]);
+    listed.holds_every_namespace();
+    let at = |release: &str, inventory: &Inventory| {
+        let planned = plan(&object("Backup", spec.clone()), inventory, v(release));
+        let found: Vec<(&str, String)> = planned
+            .findings
+            .iter()
+            .filter(|f| f.subject.text() == "spec.includedNamespaces[1]")
+            .map(|f| (f.code, f.velero_does.clone()))
+            .collect();
+        (planned.refused, found)
+    };
+    let (refused, found) = at("1.13.2", &listed);
+    assert!(!refused);
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].0 == "HV139" && found[0].1.contains("says nothing"),
+        "{found:?}"
+    );
+    let (refused, found) = at("1.14.0", &listed);
+    assert!(refused);
+    assert_eq!(found[0].0, "HV132");
+    for release in ["1.14.1", "1.18.2"] {
+        let (refused, found) = at(release, &listed);
+        assert!(!refused, "{release}");
+        assert!(
+            found[0].0 == "HV139" && found[0].1.contains("PartiallyFailed"),
+            "{found:?}"
+        );
+    }
+    // Offline, the input need not hold every namespace: nothing is said.
+    let partial = Inventory::from_objects([&namespace, &db]);
+    assert_eq!(at("1.14.1", &partial), (false, vec![]));
+}

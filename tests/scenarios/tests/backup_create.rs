@@ -268,3 +268,32 @@ fn another_velero_namespace_and_bad_flags() {
     );
     assert!(stdout(&out).is_empty());
 }
+
+#[test]
+fn a_namespace_the_cluster_lacks_is_warned_before_the_backup_partially_fails() {
+    let world = VeleroWorld::start(
+        frozen(),
+        vec![running_pod(
+            "shop",
+            "db-0",
+            json!({"pre.hook.backup.velero.io/command": "[\"/bin/sync\"]",
+                   "pre.hook.backup.velero.io/on-error": "Continue"}),
+        )],
+    );
+    let out = world.hooks(&[
+        "backup",
+        "create",
+        "nightly",
+        "--include-namespaces",
+        "shop,shpo",
+        "--dry-run",
+    ]);
+    let text = expect_exit(&out, 0);
+    assert!(
+        text.contains("backup/nightly -n velero: warning HV139: spec.includedNamespaces[1]: namespace `shpo` does not exist"),
+        "{text}"
+    );
+    assert!(text.contains("PartiallyFailed"), "{text}");
+    assert!(!text.contains("`shop` does not exist"), "{text}");
+    assert!(text.contains("1 pod in scope, 1 with hooks"), "{text}");
+}

@@ -31,6 +31,9 @@ pub use backup::EXCLUDE_FROM_BACKUP;
 pub struct Inventory {
     pods: Vec<Value>,
     namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Every namespace of the cluster was added (listed from the API server), so a name
+    /// missing from [`Inventory::namespaces`] does not exist.
+    every_namespace: bool,
 }
 
 impl Inventory {
@@ -82,6 +85,15 @@ impl Inventory {
                 .map(str::to_owned),
         );
         names.into_iter().collect()
+    }
+
+    /// Says that every namespace of the cluster has been added.
+    pub fn holds_every_namespace(&mut self) {
+        self.every_namespace = true;
+    }
+
+    pub fn knows_every_namespace(&self) -> bool {
+        self.every_namespace
     }
 
     pub fn namespace_labels(&self, namespace: &str) -> Option<&BTreeMap<String, String>> {

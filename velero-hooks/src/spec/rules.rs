@@ -223,6 +223,14 @@ pub const BACKUP_NAMESPACE_PATTERN_LOOKED_UP: Rule = rule(
     Warning,
     "on Velero 1.14.1-1.17 a wildcard in includedNamespaces is looked up as a namespace name: every backup ends PartiallyFailed",
 );
+/// `collectNamespaces` in `pkg/backup/item_collector.go` (1.14.1 and later); see
+/// [`crate::version::INCLUDED_NAMESPACES_LOOKED_UP`] for the releases around it.
+pub const BACKUP_NAMESPACE_MISSING: Rule = rule(
+    "HV139",
+    "backup-namespace-missing",
+    Warning,
+    "an included namespace does not exist in the cluster",
+);
 pub const RESTORE_VALIDATION: Rule = rule(
     "HV140",
     "restore-spec-invalid",
@@ -263,6 +271,7 @@ pub const SPEC_RULES: &[Rule] = &[
     BACKUP_INCLUDES_EXCLUDED_NAMESPACE,
     BACKUP_TAKES_IN_NO_NAMESPACE,
     BACKUP_NAMESPACE_PATTERN_LOOKED_UP,
+    BACKUP_NAMESPACE_MISSING,
     RESTORE_VALIDATION,
 ];
 

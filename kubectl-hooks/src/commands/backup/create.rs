@@ -408,6 +408,7 @@ pub async fn preflight(
         for namespace in &namespaces {
             inventory.add(namespace);
         }
+        inventory.holds_every_namespace();
         // Only the namespaces the backup may take in are listed (a superset: the planner decides).
         let scope = NamespaceScope::new(
             backup.effective_included_namespaces(),

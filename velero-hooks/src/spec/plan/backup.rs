@@ -25,14 +25,17 @@ use crate::hook::{
 use crate::keys::Family;
 use crate::pod::PodView;
 use crate::rules::check_pod;
-use crate::version::VeleroVersion;
+use crate::version::{
+    INCLUDED_NAMESPACES_LOOKED_UP, MISSING_INCLUDED_NAMESPACE_LOGGED, VeleroVersion,
+};
 
 use super::{
     HookOrigin, Inventory, LeftOut, ObjectPlan, Phase, PlannedHook, PodPlan, SkippedHook, labels,
     text,
 };
 use crate::spec::rules::{
-    BACKUP_INCLUDES_EXCLUDED_NAMESPACE, BACKUP_NAMESPACE_PATTERN_INVALID, at,
+    BACKUP_INCLUDES_EXCLUDED_NAMESPACE, BACKUP_NAMESPACE_MISSING, BACKUP_NAMESPACE_PATTERN_INVALID,
+    BACKUP_NAMESPACE_PATTERN_REFUSED, at,
 };
 use crate::spec::scope::{
     NamespaceScope, backup_takes_in_pods, resources_include_pods, selectors_match, should_include,
@@ -87,6 +90,11 @@ pub(super) fn plan(
             return;
         }
     };
+    if inventory.knows_every_namespace()
+        && missing_namespaces(spec, base, &inventory.namespaces(), version, out)
+    {
+        return;
+    }
     let no_namespace = takes_in_no_namespace(
         spec.included_namespaces.as_deref(),
         &spec.excluded_namespaces,
@@ -267,4 +275,47 @@ fn from_annotation(hook: &BackupHook) -> PlannedHook {
         wait_timeout_nanos: None,
         wait_for_ready: None,
     }
+}
+
+/// Included namespaces (plain names) that the cluster does not have: Velero 1.12-1.13 take
+/// nothing from them and say nothing; 1.14.0 fails validation (PR #7569); later releases
+/// log an error, so the backup ends PartiallyFailed (PR #7998). `true` when Velero refuses
+/// the backup for it.
+fn missing_namespaces(
+    spec: &BackupSpec,
+    base: &str,
+    existing: &[String],
+    version: VeleroVersion,
+    out: &mut ObjectPlan,
+) -> bool {
+    let mut refused = false;
+    let written = spec.included_namespaces.as_deref().unwrap_or_default();
+    for (i, name) in written.iter().enumerate() {
+        if name.contains(['*', '?', '[']) || existing.contains(name) {
+            continue;
+        }
+        let path = format!("{base}.includedNamespaces[{i}]");
+        let fix = "fix the name, or create the namespace first";
+        if !version.has(&INCLUDED_NAMESPACES_LOOKED_UP) {
+            out.findings.push(at(
+                &BACKUP_NAMESPACE_MISSING,
+                path,
+                format!("namespace `{name}` does not exist"),
+                format!(
+                    "Velero {version} takes nothing from it and says nothing ({} check)",
+                    INCLUDED_NAMESPACES_LOOKED_UP.since()
+                ),
+                fix,
+            ));
+        } else if !version.has(&MISSING_INCLUDED_NAMESPACE_LOGGED) {
+            out.refused = true;
+            refused = true;
+            out.findings.push(at(&BACKUP_NAMESPACE_PATTERN_REFUSED, path, format!("Invalid included/excluded namespace lists: namespaces \"{name}\" not found"),
+                format!("the controller refuses it: the backup ends FailedValidation and nothing runs (Velero {version} looks up each included namespace, PR #{})", INCLUDED_NAMESPACES_LOOKED_UP.pr), fix));
+        } else {
+            out.findings.push(at(&BACKUP_NAMESPACE_MISSING, path, format!("namespace `{name}` does not exist"),
+                format!("Velero {version} logs `fail to get the namespace {name} specified in backup.Spec.IncludedNamespaces` as an error: the backup ends PartiallyFailed (PR #{})", MISSING_INCLUDED_NAMESPACE_LOGGED.pr), fix));
+        }
+    }
+    refused
 }
