@@ -8,7 +8,7 @@ use crate::command::{
     Command, CommandForm, JsonBreak, explain_json_break, split_unambiguously, to_json_array,
 };
 use crate::duration::{GoDuration, parse_go_duration};
-use crate::pod::{AnnotationValue, PodView};
+use crate::pod::PodView;
 use crate::rules::*;
 use crate::spec::rules::*;
 use crate::version::{
@@ -538,10 +538,7 @@ pub fn check_post_hook_before_fs_backup(
     version: VeleroVersion,
     findings: &mut Vec<Finding>,
 ) {
-    let volumes = pod.annotations.iter().find_map(|(key, value)| match value {
-        AnnotationValue::Str(volumes) if *key == VOLUMES_TO_BACKUP => Some(volumes.trim()),
-        _ => None,
-    });
+    let volumes = pod.annotation(VOLUMES_TO_BACKUP).map(str::trim);
     if let Some(volumes) = volumes.filter(|v| !v.is_empty()) {
         post_hook_races_fs_backups(
             subject,

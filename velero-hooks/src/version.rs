@@ -91,6 +91,12 @@ impl VeleroVersion {
         self >= change.since
     }
 
+    /// Whether this release has `since` but not yet `until`: the releases a behaviour that
+    /// one change brought and a later one undid is found in.
+    pub fn between(self, since: &Change, until: &Change) -> bool {
+        self.has(since) && !self.has(until)
+    }
+
     /// Every value `--velero-version` accepts, for help and error messages.
     pub fn accepted() -> String {
         let lines: Vec<String> = RELEASE_LINES
@@ -324,7 +330,7 @@ pub const EMPTY_INCLUDES_MEAN_ALL_AGAIN: Change = Change {
 /// `excludedNamespaces` has a wildcard: since [`NAMESPACE_WILDCARDS`] and before
 /// [`EMPTY_INCLUDES_MEAN_ALL_AGAIN`] (1.18.0 alone).
 pub fn empty_includes_expand_to_nothing(version: VeleroVersion) -> bool {
-    version.has(&NAMESPACE_WILDCARDS) && !version.has(&EMPTY_INCLUDES_MEAN_ALL_AGAIN)
+    version.between(&NAMESPACE_WILDCARDS, &EMPTY_INCLUDES_MEAN_ALL_AGAIN)
 }
 
 /// File-system backups (PodVolumeBackups) run in the background: the pod's item returns
@@ -348,13 +354,13 @@ pub const POST_HOOKS_WAIT_FOR_FS_BACKUPS: Change = Change {
 /// Whether `version` runs a pod's post hooks before its file-system backups finish: since
 /// [`FS_BACKUPS_IN_BACKGROUND`] and before [`POST_HOOKS_WAIT_FOR_FS_BACKUPS`].
 pub fn post_hooks_race_fs_backups(version: VeleroVersion) -> bool {
-    version.has(&FS_BACKUPS_IN_BACKGROUND) && !version.has(&POST_HOOKS_WAIT_FOR_FS_BACKUPS)
+    version.between(&FS_BACKUPS_IN_BACKGROUND, &POST_HOOKS_WAIT_FOR_FS_BACKUPS)
 }
 
 /// Whether `version` has the restore hook index mismatch: since
 /// [`RESTORE_HOOK_INDEX_TRACKED`] and before [`RESTORE_HOOK_INDEX_FIXED`].
 pub fn has_restore_hook_index_bug(version: VeleroVersion) -> bool {
-    version.has(&RESTORE_HOOK_INDEX_TRACKED) && !version.has(&RESTORE_HOOK_INDEX_FIXED)
+    version.between(&RESTORE_HOOK_INDEX_TRACKED, &RESTORE_HOOK_INDEX_FIXED)
 }
 
 #[cfg(test)]

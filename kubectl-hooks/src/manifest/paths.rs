@@ -5,7 +5,7 @@
 //! for all of a document's findings, so locating them costs the same for one finding as
 //! for ten thousand.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use granit_parser::{Event, Options, Parser, ScalarStyle};
 
@@ -48,15 +48,10 @@ impl Frame {
 /// document's root or, in a `List`, within the item whose `metadata.name` is `name`.
 pub fn places_of_paths(text: &str, paths: &[&str], name: Option<&str>) -> Vec<Option<Place>> {
     // Every path and each of its ancestors, as written in a path (`a.b[1]`, `a.b`, `a`).
-    let mut wanted: HashMap<&str, ()> = HashMap::new();
-    for path in paths {
-        wanted.insert(path, ());
-        for (at, c) in path.char_indices() {
-            if (c == '.' || c == '[') && at > 0 {
-                wanted.insert(&path[..at], ());
-            }
-        }
-    }
+    let wanted: HashSet<&str> = paths
+        .iter()
+        .flat_map(|path| std::iter::once(*path).chain(ancestors(path)))
+        .collect();
     // Where each wanted path was first written: from the root (`None`) or a `List` item.
     let mut seen: HashMap<(Option<usize>, String), (usize, usize)> = HashMap::new();
     let mut items_in_order: Vec<Option<usize>> = Vec::new();
@@ -139,14 +134,20 @@ pub fn places_of_paths(text: &str, paths: &[&str], name: Option<&str>) -> Vec<Op
                     return Some((line, Some(column)));
                 }
                 // The deepest written ancestor.
-                path.char_indices()
-                    .rev()
-                    .filter(|&(at, c)| (c == '.' || c == '[') && at > 0)
-                    .find_map(|(at, _)| found(&path[..at]))
+                ancestors(path)
+                    .find_map(found)
                     .map(|(line, _)| (line, None))
             })
         })
         .collect()
+}
+
+/// The ancestors of a path, deepest first: `a.b[1].c` gives `a.b[1]`, `a.b`, `a`.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.char_indices()
+        .rev()
+        .filter(|&(at, c)| (c == '.' || c == '[') && at > 0)
+        .map(|(at, _)| &path[..at])
 }
 
 /// Records where the node being started is written, when its path (from the root, or
@@ -154,7 +155,7 @@ pub fn places_of_paths(text: &str, paths: &[&str], name: Option<&str>) -> Vec<Op
 fn note(
     stack: &[Frame],
     at: (usize, usize),
-    wanted: &HashMap<&str, ()>,
+    wanted: &HashSet<&str>,
     seen: &mut HashMap<(Option<usize>, String), (usize, usize)>,
     items_in_order: &mut Vec<Option<usize>>,
 ) {
@@ -162,7 +163,7 @@ fn note(
         return;
     };
     let mut record = |place: Option<usize>, path: &str| {
-        if wanted.contains_key(path) {
+        if wanted.contains(path) {
             seen.entry((place, path.to_owned())).or_insert(at);
             if place.is_some() && !items_in_order.contains(&place) {
                 items_in_order.push(place);

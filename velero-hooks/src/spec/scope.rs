@@ -186,14 +186,19 @@ pub fn backup_takes_in_pods(spec: &super::types::BackupSpec) -> bool {
     }
 }
 
+/// `containsWildcardPattern` (`pkg/util/wildcard/expand.go`): the pattern has `*`, `?` or
+/// `[`.
+pub fn is_wildcard(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
 /// `wildcard.ShouldExpandWildcards`: some pattern has `*`, `?` or `[`, and the inclusions
 /// are neither empty nor `*`. Releases before [`NAMESPACE_WILDCARDS`] never expand.
 pub fn expands_wildcards(included: &[String], excluded: &[String], version: VeleroVersion) -> bool {
-    let wildcard = |p: &String| p.contains(['*', '?', '[']);
     version.has(&NAMESPACE_WILDCARDS)
         && !included.is_empty()
         && !included.iter().any(|i| i == "*")
-        && (included.iter().any(wildcard) || excluded.iter().any(wildcard))
+        && included.iter().chain(excluded).any(|p| is_wildcard(p))
 }
 
 /// Whether the namespace lists as written take in no namespace at all: Velero 1.18.0 expands
@@ -207,7 +212,7 @@ pub fn takes_in_no_namespace(
 ) -> bool {
     empty_includes_expand_to_nothing(version)
         && written_included.is_none_or(<[String]>::is_empty)
-        && excluded.iter().any(|p| p.contains(['*', '?', '[']))
+        && excluded.iter().any(|p| is_wildcard(p))
 }
 
 /// The namespaces a Backup takes in (`NamespaceIncludesExcludes` after
@@ -242,7 +247,7 @@ impl NamespaceScope {
         let expand = |patterns: &[String]| -> Result<Vec<String>, GlobError> {
             let mut out = Vec::new();
             for pattern in patterns {
-                if !pattern.contains(['*', '?', '[']) {
+                if !is_wildcard(pattern) {
                     out.push(pattern.clone());
                     continue;
                 }

@@ -38,8 +38,8 @@ use crate::spec::rules::{
     BACKUP_NAMESPACE_PATTERN_REFUSED, at,
 };
 use crate::spec::scope::{
-    NamespaceScope, backup_takes_in_pods, resources_include_pods, selectors_match, should_include,
-    takes_in_no_namespace,
+    NamespaceScope, backup_takes_in_pods, is_wildcard, resources_include_pods, selectors_match,
+    should_include, takes_in_no_namespace,
 };
 use crate::spec::types::{BackupResourceHookSpec, BackupSpec};
 
@@ -291,7 +291,7 @@ fn missing_namespaces(
     let mut refused = false;
     let written = spec.included_namespaces.as_deref().unwrap_or_default();
     for (i, name) in written.iter().enumerate() {
-        if name.contains(['*', '?', '[']) || existing.contains(name) {
+        if is_wildcard(name) || existing.contains(name) {
             continue;
         }
         let path = format!("{base}.includedNamespaces[{i}]");

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::checks::abbreviate;
 use crate::rules::Finding;
 use crate::spec::glob::Glob;
-use crate::spec::scope::{expands_wildcards, takes_in_no_namespace};
+use crate::spec::scope::{expands_wildcards, is_wildcard, takes_in_no_namespace};
 use crate::spec::types::{BackupSpec, RestoreSpec};
 use crate::version::{
     EMPTY_INCLUDES_MEAN_ALL_AGAIN, INCLUDED_NAMESPACES_LOOKED_UP,
@@ -244,7 +244,7 @@ pub fn check_backup_controller(
         }
     }
     // Patterns the releases before NAMESPACE_WILDCARDS look up as namespace names.
-    if version.has(&INCLUDED_NAMESPACES_LOOKED_UP) && !version.has(&NAMESPACE_WILDCARDS) {
+    if version.between(&INCLUDED_NAMESPACES_LOOKED_UP, &NAMESPACE_WILDCARDS) {
         let written = spec.included_namespaces.as_deref().unwrap_or_default();
         for (i, pattern) in written.iter().enumerate() {
             if pattern == "*" || !pattern.contains('*') {
@@ -278,10 +278,7 @@ pub fn check_backup_controller(
         spec.included_namespaces.as_deref(),
         &spec.excluded_namespaces,
         version,
-    ) && let Some(i) = spec
-        .excluded_namespaces
-        .iter()
-        .position(|p| p.contains(['*', '?', '[']))
+    ) && let Some(i) = spec.excluded_namespaces.iter().position(|p| is_wildcard(p))
     {
         out.push(at(
             &BACKUP_TAKES_IN_NO_NAMESPACE,
