@@ -143,7 +143,7 @@ fn the_pre_commit_hook_passes_good_manifests_and_fails_broken_ones_with_our_mess
     assert!(out.contains("Failed"), "{out}");
     assert!(
         out.contains(
-            "backup-job.yaml:19: deployment/timeout-no-unit -n shop: error HV020: \
+            "backup-job.yaml:19:9: deployment/timeout-no-unit -n shop: error HV020: \
              pre.hook.backup.velero.io/timeout: `300` is not a Go duration"
         ),
         "{out}"

@@ -326,7 +326,7 @@ fn github_commands_annotate_file_line_and_column_with_escaped_properties() {
     let output = hooks_in(dir.path(), &["validate", "-o", "github", "-f", "bad.yaml"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stdout(&output).starts_with("::error file=bad.yaml,line=1,title=input error::"),
+        stdout(&output).starts_with("::error file=bad.yaml,line=1,col=7,title=input error::"),
         "{}",
         stdout(&output)
     );

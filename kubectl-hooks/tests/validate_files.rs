@@ -174,8 +174,8 @@ fn streams_with_lists_and_other_kinds_are_read_like_kubectl() {
         text.contains("2 objects checked, 1 with hooks: 2 errors"),
         "{text}"
     );
-    assert!(text.contains("<stdin>:23: pod/b: error HV051"), "{text}");
-    assert!(text.contains("<stdin>:23: pod/b: error HV030"), "{text}");
+    assert!(text.contains("<stdin>:23:7: pod/b: error HV051"), "{text}");
+    assert!(text.contains("<stdin>:23:7: pod/b: error HV030"), "{text}");
     assert_eq!(output.status.code(), Some(1));
 }
 
@@ -204,7 +204,7 @@ fn unusable_input_exits_2_and_says_where() {
         (&latin1, ":4: not UTF-8 text"),
         (
             &broken,
-            "broken.yaml:4: invalid YAML/JSON: column 18: unclosed bracket",
+            "broken.yaml:4:18: invalid YAML/JSON: unclosed bracket",
         ),
         (&scalar, "is a string, not a Kubernetes object"),
         (&missing, "cannot read"),

@@ -95,7 +95,7 @@ fn spec_findings_point_at_the_line_and_column_of_the_field_in_every_format() {
     assert_eq!(text.status.code(), Some(1), "{}", stdout(&text));
     assert!(
         stdout(&text).contains(
-            "schedule.yaml:25: schedule/nightly -n velero: error HV107: \
+            "schedule.yaml:25:17: schedule/nightly -n velero: error HV107: \
              spec.template.hooks.resources[0].post[0].exec.timeout: `30` is not a string"
         ),
         "{}",

@@ -294,7 +294,7 @@ fn print_text(
                 out,
                 "{}",
                 finding_block(
-                    location(&item.origin, line.map(|s| s.line)).trim_end_matches(": "),
+                    location(&item.origin, *line).trim_end_matches(": "),
                     &object,
                     finding
                 )
@@ -307,11 +307,15 @@ fn print_text(
     let _ = writeln!(out, "{}", summary.line());
 }
 
-fn location(origin: &Origin, line: Option<usize>) -> String {
-    match (&origin.file, line.or(origin.line)) {
-        (Some(file), Some(line)) => format!("{file}:{line}: "),
-        (Some(file), None) => format!("{file}: "),
-        _ => String::new(),
+/// Where an object or one of its findings is written, followed by `: `; empty for a live
+/// object.
+fn location(origin: &Origin, at: Option<Spot>) -> String {
+    match &origin.file {
+        Some(file) => format!(
+            "{}: ",
+            Spot::prefix(file, at.or(origin.line.map(Spot::line)))
+        ),
+        None => String::new(),
     }
 }
 
@@ -372,6 +376,8 @@ struct JsonInputError<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
     message: &'a str,
 }
 
@@ -422,7 +428,8 @@ fn json_report<'a>(
             .iter()
             .map(|e| JsonInputError {
                 file: &e.source,
-                line: e.line,
+                line: e.line.map(|s| s.line),
+                column: e.line.and_then(|s| s.column),
                 message: &e.message,
             })
             .collect(),

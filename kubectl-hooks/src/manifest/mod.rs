@@ -28,6 +28,19 @@ impl Spot {
     pub fn line(line: usize) -> Self {
         Spot { line, column: None }
     }
+
+    /// `file:line:column`, `file:line` or `file`, as compilers write a place, so that
+    /// editors and terminals can jump to it.
+    pub fn prefix(file: &str, at: Option<Spot>) -> String {
+        match at {
+            Some(Spot {
+                line,
+                column: Some(column),
+            }) => format!("{file}:{line}:{column}"),
+            Some(Spot { line, column: None }) => format!("{file}:{line}"),
+            None => file.to_owned(),
+        }
+    }
 }
 
 /// One Kubernetes object from a manifest, with where it came from.
@@ -116,16 +129,18 @@ impl Text {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
     pub source: String,
-    pub line: Option<usize>,
+    pub line: Option<Spot>,
     pub message: String,
 }
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.source, line, self.message),
-            None => write!(f, "{}: {}", self.source, self.message),
-        }
+        write!(
+            f,
+            "{}: {}",
+            Spot::prefix(&self.source, self.line),
+            self.message
+        )
     }
 }
 
@@ -257,7 +272,7 @@ pub fn read_text(path: &Path) -> Result<(String, String), InputError> {
             + 1;
         InputError {
             source: name.clone(),
-            line: Some(line),
+            line: Some(Spot::line(line)),
             message: format!(
                 "not UTF-8 text (invalid byte at offset {offset}); is this a binary file?"
             ),
@@ -333,10 +348,13 @@ fn for_each_document_at(
         }
         let values = match parse_document(piece, prune) {
             Ok(values) => values,
-            Err((error_line, message)) => {
+            Err((at, message)) => {
                 errors.push(InputError {
                     source: source.to_owned(),
-                    line: Some(line + error_line - 1),
+                    line: Some(Spot {
+                        line: line + at.line - 1,
+                        column: at.column,
+                    }),
                     message: format!("invalid YAML/JSON: {message}"),
                 });
                 continue;
@@ -357,7 +375,8 @@ fn for_each_document_at(
 
 /// The values of one document with the 1-based line (within the document) each starts
 /// on, or the line and message of why it cannot be read.
-fn parse_document(piece: &str, prune: bool) -> Result<Vec<(usize, Value)>, (usize, String)> {
+/// An error's place is relative to `piece`.
+fn parse_document(piece: &str, prune: bool) -> Result<Vec<(usize, Value)>, (Spot, String)> {
     let trimmed = piece.trim_start();
     if trimmed.starts_with(['{', '[']) {
         let line = 1 + piece[..piece.len() - trimmed.len()].matches('\n').count();
@@ -368,7 +387,11 @@ fn parse_document(piece: &str, prune: bool) -> Result<Vec<(usize, Value)>, (usiz
             Err(err) if err.to_string().contains("is written twice") => {
                 let message = err.to_string();
                 let message = message.split(" at line ").next().unwrap_or(&message);
-                return Err((err.line().max(1), message.to_owned()));
+                let at = Spot {
+                    line: err.line().max(1),
+                    column: Some(err.column().max(1)),
+                };
+                return Err((at, message.to_owned()));
             }
             Err(_) => {}
         }
@@ -378,15 +401,21 @@ fn parse_document(piece: &str, prune: bool) -> Result<Vec<(usize, Value)>, (usiz
     } else {
         yaml::parse(piece)
     };
-    parsed.map_err(|err| (err.line.max(1), one_line(&err.message)))
+    parsed.map_err(|err| {
+        let at = Spot {
+            line: err.line.max(1),
+            column: Some(err.column),
+        };
+        (at, one_line(&err.message))
+    })
 }
 
 /// The parser's message on one line, cut short: it may quote a line of the input, and an
 /// input line can be megabytes long.
 fn one_line(message: &str) -> String {
     let flat = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 240 {
-        let head: String = flat.chars().take(237).collect();
+    if flat.chars().count() > 400 {
+        let head: String = flat.chars().take(397).collect();
         format!("{head}...")
     } else {
         flat
@@ -428,7 +457,7 @@ fn push_objects(
         }
         other => errors.push(InputError {
             source: source.to_owned(),
-            line: Some(line),
+            line: Some(Spot::line(line)),
             message: format!(
                 "the document is a {}, not a Kubernetes object (a map with apiVersion and kind)",
                 match other {
@@ -475,8 +504,12 @@ mod tests {
                 .message
                 .contains("is a string, not a Kubernetes object")
         );
-        assert_eq!(errors[1].line, Some(3));
+        assert_eq!(errors[1].line.map(|s| s.line), Some(3));
         assert!(errors[1].message.starts_with("invalid YAML"));
+        assert_eq!(
+            errors[1].to_string(),
+            "x.yaml:3:7: invalid YAML/JSON: unclosed bracket '['"
+        );
     }
 
     #[test]
@@ -504,17 +537,40 @@ mod tests {
     fn a_key_twice_is_the_same_error_in_yaml_and_json() {
         let yaml = "metadata:\n  annotations:\n    a/b: x\n    a/b: y\n";
         let json = "{\"metadata\": {\"annotations\": {\n\"a/b\": \"x\",\n\"a/b\": \"y\"}}}";
-        for (text, line) in [(yaml, 4), (json, 3)] {
+        for (text, line, column) in [(yaml, 4, 5), (json, 3, 5)] {
             let (docs, errors) = parse_documents("x", text);
             assert!(docs.is_empty());
             assert_eq!(errors.len(), 1, "{errors:?}");
-            assert_eq!(errors[0].line, Some(line), "{text}");
+            assert_eq!(
+                errors[0].line,
+                Some(Spot {
+                    line,
+                    column: Some(column)
+                }),
+                "{text}"
+            );
             assert!(
                 errors[0].message.contains("key `a/b` is written twice"),
                 "{}",
                 errors[0].message
             );
+            assert!(
+                !errors[0].message.contains("Velero"),
+                "{}",
+                errors[0].message
+            );
         }
+        // Someone declaring a second hook: how to chain commands, said in full.
+        let hook = "metadata:\n  annotations:\n    pre.hook.backup.velero.io/command: '[\"a\"]'\n    pre.hook.backup.velero.io/command: '[\"b\"]'\n";
+        let (_, errors) = parse_documents("x", hook);
+        assert!(
+            errors[0].message.ends_with(
+                "(Velero runs one command per hook phase: chain commands as \
+                 [\"/bin/sh\", \"-c\", \"a && b\"])"
+            ),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]

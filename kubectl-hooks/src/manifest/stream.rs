@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-use super::{Document, InputError, for_each_document_at, is_document_marker};
+use super::{Document, InputError, Spot, for_each_document_at, is_document_marker};
 
 /// The size of the batches handed to workers: large enough that a batch costs far more
 /// than passing it between threads, small enough to keep every core busy on small inputs.
@@ -149,7 +149,7 @@ fn read_one(path: &Path, send: &mut impl FnMut(Batch)) -> Result<(), InputError>
     };
     let fail = |line: Option<usize>, message: String| InputError {
         source: source.to_string(),
-        line,
+        line: line.map(Spot::line),
         message,
     };
     let mut reader: Box<dyn Read> = if path.as_os_str() == "-" {
@@ -302,7 +302,12 @@ mod tests {
         assert_eq!(objects, [("a".to_owned(), 1), ("b".to_owned(), 1)]);
         let found: Vec<_> = errors
             .iter()
-            .map(|e| (e.source.rsplit('/').next().unwrap().to_owned(), e.line))
+            .map(|e| {
+                (
+                    e.source.rsplit('/').next().unwrap().to_owned(),
+                    e.line.map(|s| s.line),
+                )
+            })
             .collect();
         assert_eq!(
             found,

@@ -19,13 +19,19 @@ pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
-/// The message both parsers give for a key written twice.
+/// The message both parsers give for a key written twice; for a hook key it says how to
+/// run more than one command, which is why people write one twice.
 pub fn duplicate_key_message(key: &str) -> String {
+    let hint = if velero_hooks::keys::looks_like_hook_key(key) {
+        " (Velero runs one command per hook phase: chain commands as \
+         [\"/bin/sh\", \"-c\", \"a && b\"])"
+    } else {
+        ""
+    };
     format!(
         "key `{key}` is written twice in one mapping: YAML forbids it, the API server's strict \
-         field validation refuses it, and lenient readers keep only one of the values. Keep \
-         one (Velero runs one command per hook phase: chain commands as \
-         [\"/bin/sh\", \"-c\", \"a && b\"])"
+         field validation refuses it, and lenient readers keep only one of the values; keep \
+         one{hint}"
     )
 }
 
@@ -89,10 +95,11 @@ impl<'de> Visitor<'de> for StrictValue {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(StrictValue)?;
+            // Checked before the value is read, so that the error points at the key.
             if object.contains_key(&key) {
                 return Err(de::Error::custom(duplicate_key_message(&key)));
             }
+            let value = map.next_value_seed(StrictValue)?;
             object.insert(key, value);
         }
         Ok(Value::Object(object))

@@ -25,10 +25,12 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 /// The API server refuses requests over 3 MiB, so no real object holds a longer value.
 const MAX_SCALAR_BYTES: usize = 3 << 20;
 
-/// Why a document cannot be read: the 1-based line within the parsed text, and a message.
+/// Why a document cannot be read: the 1-based line and column within the parsed text, and
+/// a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
     pub line: usize,
+    pub column: usize,
     pub message: String,
 }
 
@@ -77,12 +79,14 @@ fn parse_with(text: &str, shape: Option<&'static Shape>) -> Result<Vec<(usize, V
     for event in Parser::new_from_str_with_options(text, options) {
         let (event, span) = event.map_err(|err| YamlError {
             line: err.marker().line(),
-            message: format!("column {}: {}", err.marker().col() + 1, err.info()),
+            column: err.marker().col() + 1,
+            message: err.info().to_owned(),
         })?;
         builder
             .event(event, span.start.line())
             .map_err(|message| YamlError {
                 line: span.start.line(),
+                column: span.start.col() + 1,
                 message,
             })?;
     }
@@ -232,8 +236,7 @@ impl Builder {
                     } else {
                         Key::Name(plain_key(&text)?)
                     };
-                    self.set_key(key);
-                    return Ok(());
+                    return self.set_key(key);
                 }
                 if self.pruning && anchor != 0 {
                     return Err(RESTART.to_owned());
@@ -342,14 +345,9 @@ impl Builder {
 
     /// A value read and dropped: its key still counts, so that a key given twice is found.
     fn drop_value(&mut self) -> Result<(), String> {
-        if let Some(Frame::Mapping {
-            key, map, dropped, ..
-        }) = self.stack.last_mut()
+        if let Some(Frame::Mapping { key, dropped, .. }) = self.stack.last_mut()
             && let Some(Key::Name(name)) = key.take()
         {
-            if map.contains_key(&name) || dropped.contains(&name) {
-                return Err(duplicate_key_message(&name));
-            }
             dropped.push(name);
         }
         Ok(())
@@ -359,10 +357,21 @@ impl Builder {
         matches!(self.stack.last(), Some(Frame::Mapping { key: None, .. }))
     }
 
-    fn set_key(&mut self, new: Key) {
-        if let Some(Frame::Mapping { key, .. }) = self.stack.last_mut() {
+    /// Takes the key of the next value, refused when the mapping already has it: checked
+    /// here, while the parser is at the key, so that the error points at the second key.
+    fn set_key(&mut self, new: Key) -> Result<(), String> {
+        if let Some(Frame::Mapping {
+            key, map, dropped, ..
+        }) = self.stack.last_mut()
+        {
+            if let Key::Name(name) = &new
+                && (map.contains_key(name) || dropped.contains(name))
+            {
+                return Err(duplicate_key_message(name));
+            }
             *key = Some(new);
         }
+        Ok(())
     }
 
     fn push(&mut self, frame: Frame) -> Result<(), String> {
@@ -397,18 +406,14 @@ impl Builder {
                 key,
                 nodes,
                 merges,
-                dropped,
                 ..
             }) => {
                 *nodes += added;
                 match key.take() {
                     // A key that is not a plain scalar: quoted, tagged, or a collection.
-                    None => *key = Some(Key::Name(key_text(&value)?)),
+                    None => return self.set_key(Key::Name(key_text(&value)?)),
                     Some(Key::Merge) => merges.push(value),
                     Some(Key::Name(name)) => {
-                        if map.contains_key(&name) || dropped.contains(&name) {
-                            return Err(duplicate_key_message(&name));
-                        }
                         map.insert(name, value);
                     }
                 }

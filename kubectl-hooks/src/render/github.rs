@@ -38,7 +38,7 @@ pub fn commands(checked: &[Checked], input_errors: &[InputError]) -> String {
             &mut out,
             Severity::Error,
             file,
-            err.line.map(Spot::line),
+            err.line,
             "input error",
             &message,
         );

@@ -184,7 +184,7 @@ fn input_error_result(err: &InputError) -> Value {
         "level": "error",
         "message": {"text": sentence(&err.to_string())},
     });
-    if let Some(location) = physical_location(Some(&err.source), err.line.map(Spot::line)) {
+    if let Some(location) = physical_location(Some(&err.source), err.line) {
         result["locations"] = json!([location]);
     }
     result

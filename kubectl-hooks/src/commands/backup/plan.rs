@@ -198,7 +198,10 @@ fn print(
             let value = json!({
                 "plans": planned.iter().map(plan_json).collect::<Vec<_>>(),
                 "inputErrors": input_errors.iter().map(|e| json!({
-                    "file": e.source, "line": e.line, "message": e.message,
+                    "file": e.source,
+                    "line": e.line.map(|s| s.line),
+                    "column": e.line.and_then(|s| s.column),
+                    "message": e.message,
                 })).collect::<Vec<_>>(),
             });
             if format == PlanFormat::Json {

@@ -128,7 +128,7 @@ pub fn apply(checked: &mut Checked, flags: &[&'static str]) -> Vec<InputError> {
         .iter()
         .map(|problem| InputError {
             source: source.to_owned(),
-            line: checked.ignore.line.or(checked.origin.line),
+            line: checked.ignore.line.or(checked.origin.line).map(Spot::line),
             message: format!("{object}: {problem}"),
         })
         .collect()
