@@ -306,7 +306,7 @@ pub fn closest_key(name: &str) -> Option<&'static str> {
 /// it is computed, and the walk stops as soon as a whole row of the band costs more: about
 /// 7 cells per character instead of strsim's full matrix (a pod with 47,000 misspelt keys
 /// spent three quarters of its 2.6 s in full matrices). Checked against strsim in the tests.
-fn levenshtein_within(a: &str, b: &str, max: usize) -> Option<usize> {
+pub(crate) fn levenshtein_within(a: &str, b: &str, max: usize) -> Option<usize> {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let (n, m) = (a.len(), b.len());

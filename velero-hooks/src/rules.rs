@@ -289,6 +289,7 @@ pub const RULES: &[Rule] = &[
     spec::RESTORE_HOOK_EMPTY,
     spec::INIT_CONTAINER_INVALID,
     spec::INIT_TIMEOUT_UNUSED,
+    spec::SPEC_FIELD_UNKNOWN,
     spec::POD_FINISHED,
     spec::POD_NOT_RUNNING,
     spec::SPEC_CONTAINER_NOT_FOUND,

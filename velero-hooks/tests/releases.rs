@@ -493,3 +493,36 @@ fn a_missing_included_namespace_is_refused_on_1_14_0_and_partially_fails_later()
     let partial = Inventory::from_objects([&namespace, &db]);
     assert_eq!(at("1.14.1", &partial), (false, vec![]));
 }
+
+#[test]
+fn fields_are_known_from_the_release_whose_crd_declares_them() {
+    // uploaderConfig came with the CRDs of 1.13.0, volumeGroupSnapshotLabelKey with 1.17.0.
+    let spec = json!({"uploaderConfig": {"parallelFilesUpload": 4}, "volumeGroupSnapshotLabelKey": "group"});
+    let unknown = |version: &str| {
+        check(&object("Backup", spec.clone()), v(version))
+            .into_iter()
+            .filter(|f| f.code == "HV116")
+            .map(|f| f.subject.text().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // The field's own fields are not reported again.
+    assert_eq!(
+        unknown("1.12"),
+        ["spec.uploaderConfig", "spec.volumeGroupSnapshotLabelKey"]
+    );
+    assert_eq!(unknown("1.16"), ["spec.volumeGroupSnapshotLabelKey"]);
+    assert!(unknown("1.17").is_empty());
+    let finding = find(&check(&object("Backup", spec.clone()), v("1.12")), "HV116").clone();
+    assert!(
+        finding
+            .problem
+            .contains("declared by the CRD of Velero 1.13.0 and later"),
+        "{}",
+        finding.problem
+    );
+    // A restore hook's waitForReady on 1.12 has its own rule (HV082), not this one.
+    let restore = json!({"backupName": "b", "hooks": {"resources": [{"name": "h", "postHooks": [{"exec": {
+        "command": ["/bin/true"], "onError": "Fail", "waitTimeout": "1m", "waitForReady": true}}]}]}});
+    let findings = check(&object("Restore", restore), v("1.12"));
+    assert_eq!(codes(&findings), ["HV082"]);
+}

@@ -276,6 +276,29 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
                 p("spec.hooks.resources[0].postHooks[0].init.timeout"),
             )],
         ),
+        // CRDs (config/crd/v1/bases): fields they do not declare are dropped by the API
+        // server, or refused by kubectl's strict field validation. `post` is a Backup hook's
+        // list; a Restore's is `postHooks` (restore_types.go). A Schedule's Backup fields are
+        // under spec.template.
+        (
+            "Restore",
+            restore(
+                json!({"hooks": {"resources": [{"name": "h", "post": [{"exec": {"command": ["/bin/true"]}}]}]}}),
+            ),
+            vec![("HV116", p("spec.hooks.resources[0].post"))],
+        ),
+        (
+            "Schedule",
+            backup_hook(
+                json!({"name": "h", "label": {"matchLabels": {"app": "db"}}, "pre": [{"exec": ok}]}),
+            ),
+            vec![("HV116", p("spec.template.hooks.resources[0].label"))],
+        ),
+        (
+            "Backup",
+            json!({"volumeSnapshotLocation": ["default"], "labelSelector": {"matchLabels": {"a": "b"}}}),
+            vec![("HV116", p("spec.volumeSnapshotLocation"))],
+        ),
         // restore_controller.go: LabelSelectorAsSelector → FailedValidation.
         (
             "Restore",

@@ -7,6 +7,7 @@
 //! - [`selector`]: label selectors.
 //! - [`scope`]: which pods a Backup or Restore takes in, and which a hook applies to.
 //! - [`rules`]: the HV1xx rules (CRD schema, controllers, hook values).
+//! - [`fields`]: fields the CRD does not declare.
 //! - [`plan`]: given an object and pods, the hooks Velero runs on each pod, in order.
 
 use serde_json::Value;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::rules::Finding;
 use crate::version::VeleroVersion;
 
+pub mod fields;
 pub mod glob;
 mod glob_syntax;
 pub mod plan;
@@ -32,6 +34,8 @@ pub struct VeleroObject {
     pub name: String,
     pub namespace: Option<String>,
     pub spec: VeleroSpec,
+    /// Fields written that some release's CRD does not declare.
+    pub undeclared: Vec<fields::Undeclared>,
 }
 
 impl VeleroObject {
@@ -72,6 +76,7 @@ impl VeleroObject {
                     .unwrap_or_default(),
                 namespace: text("namespace"),
                 spec,
+                undeclared: fields::undeclared(kind, object),
             }),
             Err(err) => Err(rules::at(
                 &rules::SPEC_UNDECODABLE,
@@ -97,17 +102,17 @@ impl VeleroObject {
 /// Everything wrong with the object on its own (no pods needed): what the API server and
 /// Velero's controllers refuse, and the hook values.
 pub fn check(object: &VeleroObject, version: VeleroVersion) -> Vec<Finding> {
+    let mut findings = fields::findings(&object.undeclared, version);
     match &object.spec {
         VeleroSpec::Backup(spec) => {
             let base = object.kind.spec_path();
-            let mut findings = rules::check_backup_controller(spec, base, version);
+            findings.extend(rules::check_backup_controller(spec, base, version));
             findings.extend(rules::check_backup_hooks(spec, base, version));
-            findings
         }
         VeleroSpec::Restore(spec) => {
-            let mut findings = rules::check_restore_controller(spec, version);
+            findings.extend(rules::check_restore_controller(spec, version));
             findings.extend(rules::check_restore_hooks(spec, version));
-            findings
         }
     }
+    findings
 }

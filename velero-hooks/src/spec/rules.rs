@@ -129,6 +129,13 @@ pub const INIT_TIMEOUT_UNUSED: Rule = rule(
     Warning,
     "a restore init hook timeout is never read",
 );
+/// See [`crate::spec::fields`]: what the CRD declares, release by release.
+pub const SPEC_FIELD_UNKNOWN: Rule = rule(
+    "HV116",
+    "spec-field-unknown",
+    Error,
+    "a field the CRD does not declare: the API server drops it (or kubectl refuses the object) and Velero never sees it",
+);
 pub const POD_FINISHED: Rule = rule(
     "HV120",
     "pod-finished",
@@ -256,6 +263,7 @@ pub const SPEC_RULES: &[Rule] = &[
     RESTORE_HOOK_EMPTY,
     INIT_CONTAINER_INVALID,
     INIT_TIMEOUT_UNUSED,
+    SPEC_FIELD_UNKNOWN,
     POD_FINISHED,
     POD_NOT_RUNNING,
     SPEC_CONTAINER_NOT_FOUND,
