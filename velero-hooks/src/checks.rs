@@ -12,8 +12,8 @@ use crate::pod::PodView;
 use crate::rules::*;
 use crate::spec::rules::*;
 use crate::version::{
-    BOUNDED_EXEC_TIMEOUTS, FS_BACKUPS_IN_BACKGROUND, POST_HOOKS_WAIT_FOR_FS_BACKUPS, VeleroVersion,
-    WAIT_FOR_READY, post_hooks_race_fs_backups,
+    BOUNDED_EXEC_TIMEOUTS, FS_BACKUPS_IN_BACKGROUND, HOOKS_PER_ITEM_BLOCK,
+    POST_HOOKS_WAIT_FOR_FS_BACKUPS, VeleroVersion, WAIT_FOR_READY, post_hooks_race_fs_backups,
 };
 
 /// The pod annotation that opts volumes into file-system backup, a comma-separated list of
@@ -257,16 +257,42 @@ pub fn abbreviate(raw: &str) -> String {
 /// `onError`: only the exact `Fail` stops anything (`internal/hook/item_hook_handler.go`
 /// compares the original field with `HookErrorModeFail`; PR #4661 made the default a copy).
 /// `warn_unset`: backup hooks only (Velero's docs promise Fail there, Continue for restores).
+/// Which hook an on-error belongs to: what Fail would change, and so what an unset one
+/// costs, depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnErrorOf {
+    BackupPre,
+    BackupPost(VeleroVersion),
+    /// Restore hooks: unset is not reported (Velero's restore docs default it to Continue).
+    Restore,
+}
+
 pub fn check_on_error(
     subject: &Subject,
     raw: Option<&str>,
     source: Source,
-    warn_unset: bool,
+    of: OnErrorOf,
     findings: &mut Vec<Finding>,
 ) {
+    // What Fail would do instead (`HandleHooks` in internal/hook/item_hook_handler.go stops
+    // the pod's later hooks; `pkg/backup/backup.go` decides what happens to the pod).
+    let fix = match of {
+        OnErrorOf::BackupPre => {
+            "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly".to_owned()
+        }
+        OnErrorOf::BackupPost(version) if version.has(&HOOKS_PER_ITEM_BLOCK) => {
+            "set Fail to skip the pod's later post hooks when the command fails (the pod is backed up either way), or Continue to say so explicitly".to_owned()
+        }
+        OnErrorOf::BackupPost(_) => format!(
+            "set Fail to keep the pod out of the backup when the command fails ({}; {} back the pod up either way), or Continue to say so explicitly",
+            HOOKS_PER_ITEM_BLOCK.before(),
+            HOOKS_PER_ITEM_BLOCK.since()
+        ),
+        OnErrorOf::Restore => String::new(),
+    };
     match raw {
         Some("Fail" | "Continue") => {}
-        None if warn_unset => findings.push(finding(
+        None if of != OnErrorOf::Restore => findings.push(finding(
             match source {
                 Source::Annotation => &ON_ERROR_UNSET,
                 Source::Spec => &SPEC_ON_ERROR_UNSET,
@@ -274,7 +300,7 @@ pub fn check_on_error(
             subject,
             "not set",
             "a failing command does not stop anything: Velero only fails on an explicit Fail (its docs and its `hookOnError=Fail` log line say otherwise); the backup ends PartiallyFailed",
-            "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly",
+            fix,
         )),
         None => {}
         Some(value) => {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::checks::{
-    Source, abbreviate, check_argv_elements, check_exec_command, check_exec_timeout,
+    OnErrorOf, Source, abbreviate, check_argv_elements, check_exec_command, check_exec_timeout,
     check_on_error, check_wait_for_ready_supported, check_wait_timeout, check_wait_timeout_unset,
     command_shape_finding,
 };
@@ -734,7 +734,10 @@ fn check_backup_hook(
         &Subject::annotation(keys::name(family, Field::OnError)),
         hook.on_error_raw.as_deref(),
         Source::Annotation,
-        true,
+        match family {
+            Family::BackupPost => OnErrorOf::BackupPost(version),
+            _ => OnErrorOf::BackupPre,
+        },
         findings,
     );
     if let Some(raw) = &hook.timeout_raw {
@@ -846,7 +849,7 @@ fn check_restore_exec_hook(
         &Subject::annotation(keys::name(family, Field::OnError)),
         hook.on_error_raw.as_deref(),
         Source::Annotation,
-        false,
+        OnErrorOf::Restore,
         findings,
     );
     if let Some(raw) = &hook.exec_timeout_raw {

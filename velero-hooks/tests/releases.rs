@@ -526,3 +526,45 @@ fn fields_are_known_from_the_release_whose_crd_declares_them() {
     let findings = check(&object("Restore", restore), v("1.12"));
     assert_eq!(codes(&findings), ["HV082"]);
 }
+
+#[test]
+fn an_unset_on_error_says_what_fail_would_change_for_that_phase_and_release() {
+    let annotations = json!({
+        "pre.hook.backup.velero.io/command": "[\"/sbin/fsfreeze\", \"--freeze\", \"/data\"]",
+        "post.hook.backup.velero.io/command": "[\"/sbin/fsfreeze\", \"--unfreeze\", \"/data\"]",
+    });
+    let fixes = |version: &str| {
+        annotation_findings(annotations.clone(), v(version))
+            .into_iter()
+            .filter(|f| f.code == "HV011")
+            .map(|f| (f.subject.text().to_owned(), f.fix))
+            .collect::<Vec<_>>()
+    };
+    // A failing pre hook with Fail keeps the pod out of the backup on every release; a
+    // failing post hook with Fail does only before 1.15 (item blocks, PR #8102), after which
+    // it skips the pod's later post hooks and the pod is backed up anyway.
+    for (version, post) in [
+        ("1.14", "keep the pod out of the backup"),
+        ("1.18", "skip the pod's later post hooks"),
+    ] {
+        let found = fixes(version);
+        assert_eq!(found.len(), 2, "{found:?}");
+        for (key, fix) in found {
+            let expected = if key.starts_with("pre.") {
+                "keep the pod out of the backup"
+            } else {
+                post
+            };
+            assert!(fix.contains(expected), "{version} {key}: {fix}");
+        }
+    }
+    // The same wording for a Backup's spec hooks.
+    let spec = json!({"hooks": {"resources": [{"name": "h",
+        "post": [{"exec": {"command": ["/sbin/fsfreeze", "--unfreeze", "/data"]}}]}]}});
+    let finding = find(&check(&object("Backup", spec), v("1.18")), "HV106").clone();
+    assert!(
+        finding.fix.contains("skip the pod's later post hooks"),
+        "{}",
+        finding.fix
+    );
+}

@@ -239,6 +239,21 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
             ),
             vec![("HV112", p("spec.hooks.resources[0].includedResources"))],
         ),
+        // ... which is only worth a word when the list says something else than "pods".
+        (
+            "Restore",
+            restore(
+                json!({"hooks": {"resources": [{"name": "h", "includedResources": ["pods"], "excludedResources": ["deployments"]}]}}),
+            ),
+            vec![],
+        ),
+        (
+            "Restore",
+            restore(
+                json!({"hooks": {"resources": [{"name": "h", "excludedResources": ["pods"]}]}}),
+            ),
+            vec![("HV112", p("spec.hooks.resources[0].excludedResources"))],
+        ),
         (
             "Restore",
             restore(json!({"hooks": {"resources": [{"name": "h", "postHooks": [{}]}]}})),

@@ -4,7 +4,7 @@
 //! listed in `crate::rules::RULES`.
 
 use crate::checks::{
-    Source, abbreviate, check_argv, check_on_error, check_spec_duration_value,
+    OnErrorOf, Source, abbreviate, check_argv, check_on_error, check_spec_duration_value,
     check_wait_for_ready_supported, check_wait_timeout_unset,
 };
 use crate::rules::{Finding, Rule, Severity, Subject};
@@ -416,13 +416,25 @@ fn check_backup_resource_hook(
                     format!("the API server rejects the object: `{path}.exec: Required value`"),
                     "write the hook as `exec: {container: ..., command: [...]}`",
                 )),
-                Some(exec) => check_exec(exec, &format!("{path}.exec"), version, out),
+                Some(exec) => {
+                    let of = match phase {
+                        "pre" => OnErrorOf::BackupPre,
+                        _ => OnErrorOf::BackupPost(version),
+                    };
+                    check_exec(exec, &format!("{path}.exec"), of, version, out)
+                }
             }
         }
     }
 }
 
-fn check_exec(exec: &ExecHook, path: &str, version: VeleroVersion, out: &mut Vec<Finding>) {
+fn check_exec(
+    exec: &ExecHook,
+    path: &str,
+    of: OnErrorOf,
+    version: VeleroVersion,
+    out: &mut Vec<Finding>,
+) {
     check_argv(
         &Subject::Spec(format!("{path}.command")),
         &exec.command,
@@ -433,7 +445,7 @@ fn check_exec(exec: &ExecHook, path: &str, version: VeleroVersion, out: &mut Vec
         &Subject::Spec(format!("{path}.onError")),
         exec.on_error.as_deref(),
         Source::Spec,
-        true,
+        of,
         out,
     );
     if let Some(timeout) = &exec.timeout {
@@ -479,11 +491,23 @@ fn check_restore_resource_hook(
         base,
         out,
     );
-    for (field, list) in [
-        ("includedResources", &hook.included_resources),
-        ("excludedResources", &hook.excluded_resources),
+    // Only lists whose effect would differ from Velero's "pods only" are worth a word: an
+    // included list of just pods says what Velero does anyway, and excluding other kinds
+    // changes nothing a restore hook could reach.
+    let means_pods = |r: &String| matches!(r.as_str(), "pods" | "pod" | "po" | "*");
+    for (field, list, misleading) in [
+        (
+            "includedResources",
+            &hook.included_resources,
+            !hook.included_resources.iter().all(means_pods),
+        ),
+        (
+            "excludedResources",
+            &hook.excluded_resources,
+            hook.excluded_resources.iter().any(means_pods),
+        ),
     ] {
-        if !list.is_empty() {
+        if !list.is_empty() && misleading {
             // internal/hook/item_hook_handler.go GetRestoreHooksFromSpec: Resources = [pods].
             out.push(at(&RESTORE_HOOK_RESOURCES_IGNORED, format!("{base}.{field}"), "restore hooks take no resource filter",
                 "Velero ignores the list: restore hooks apply to every pod the namespaces and labelSelector select", "remove the list"));
@@ -512,7 +536,7 @@ fn check_restore_resource_hook(
                 &Subject::Spec(format!("{path}.onError")),
                 exec.on_error.as_deref(),
                 Source::Spec,
-                false,
+                OnErrorOf::Restore,
                 out,
             );
             if let Some(timeout) = &exec.exec_timeout {
