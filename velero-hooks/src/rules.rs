@@ -290,6 +290,8 @@ pub const RULES: &[Rule] = &[
     spec::INIT_CONTAINER_INVALID,
     spec::INIT_TIMEOUT_UNUSED,
     spec::SPEC_FIELD_UNKNOWN,
+    spec::RESTORE_HOOK_NAMESPACE_MAPPED_AWAY,
+    spec::HOOKS_ON_NO_PODS,
     spec::POD_FINISHED,
     spec::POD_NOT_RUNNING,
     spec::SPEC_CONTAINER_NOT_FOUND,

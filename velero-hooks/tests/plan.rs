@@ -334,3 +334,20 @@ fn restore_maps_namespaces_and_decides_init_and_exec_separately() {
     );
     assert_eq!(hooks(&annotated).len(), 1, "exec spec hooks still run");
 }
+
+#[test]
+fn a_pod_from_a_manifest_has_no_status_and_is_planned_as_it_will_run() {
+    let spec = json!({"hooks": {"resources": [{"name": "sync", "pre": [{"exec": {"container": "app", "command": ["/bin/sync"], "onError": "Fail"}}]}]}});
+    let mut manifest = pod("ns", "p", json!({}), json!({}));
+    manifest.as_object_mut().unwrap().remove("status");
+    let mut created = pod("ns", "q", json!({}), json!({}));
+    created["status"] = json!({});
+    let planned = run("Backup", spec, &[manifest, created]);
+    let codes: Vec<Vec<&str>> = planned
+        .pods
+        .iter()
+        .map(|p| p.findings.iter().map(|f| f.code).collect())
+        .collect();
+    // A live pod that has no phase yet cannot be exec'd into; a manifest says nothing of that.
+    assert_eq!(codes, [vec!["HV123"], vec!["HV121", "HV123"]]);
+}

@@ -314,6 +314,47 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
             json!({"volumeSnapshotLocation": ["default"], "labelSelector": {"matchLabels": {"a": "b"}}}),
             vec![("HV116", p("spec.volumeSnapshotLocation"))],
         ),
+        // item_hook_handler.go / restore.go: restore hooks see the namespace a pod is
+        // restored into. `shop` is restored as `shop-copy`; `staging` also receives `qa`.
+        (
+            "Restore",
+            restore(
+                json!({"namespaceMapping": {"shop": "shop-copy", "qa": "staging", "staging": "old"},
+                "hooks": {"resources": [
+                    {"name": "a", "includedNamespaces": ["shop", "staging"], "excludedNamespaces": ["shop"]},
+                    {"name": "b", "includedNamespaces": ["shop", "shop-copy", "shop-*"]}]}}),
+            ),
+            vec![
+                ("HV117", p("spec.hooks.resources[0].includedNamespaces[0]")),
+                ("HV117", p("spec.hooks.resources[0].excludedNamespaces[0]")),
+            ],
+        ),
+        // backup.go backupItemBlock / restore.go: hooks run only in pods taken in.
+        (
+            "Backup",
+            json!({"includedResources": ["persistentvolumeclaims", "persistentvolumes"],
+                "hooks": {"resources": [{"name": "h", "pre": [{"exec": ok}]}]}}),
+            vec![("HV118", p("spec.includedResources"))],
+        ),
+        (
+            "Schedule",
+            json!({"excludedNamespaceScopedResources": ["po"],
+                "hooks": {"resources": [{"name": "h", "pre": [{"exec": ok}]}]}}),
+            vec![("HV118", p("spec.template.excludedNamespaceScopedResources"))],
+        ),
+        (
+            "Backup",
+            json!({"includedResources": ["po*"], "excludedResources": ["*"],
+                "hooks": {"resources": [{"name": "h", "pre": [{"exec": ok}]}]}}),
+            vec![("HV131", p("spec.excludedResources"))],
+        ),
+        (
+            "Restore",
+            restore(
+                json!({"excludedResources": ["pods"], "hooks": {"resources": [{"name": "h"}]}}),
+            ),
+            vec![("HV118", p("spec.excludedResources"))],
+        ),
         // restore_controller.go: LabelSelectorAsSelector → FailedValidation.
         (
             "Restore",

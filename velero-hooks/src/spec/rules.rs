@@ -3,6 +3,8 @@
 //! checked by the same per-fact checks as annotations (`crate::checks`). Each rule is
 //! listed in `crate::rules::RULES`.
 
+use std::collections::BTreeMap;
+
 use crate::checks::{
     OnErrorOf, Source, abbreviate, check_argv, check_on_error, check_spec_duration_value,
     check_wait_for_ready_supported, check_wait_timeout_unset,
@@ -11,6 +13,7 @@ use crate::rules::{Finding, Rule, Severity, Subject};
 use crate::version::VeleroVersion;
 
 use super::glob::{Glob, first_invalid};
+use super::scope::{backup_takes_in_pods, resources_include_pods, scoped_resources_include_pods};
 use super::types::{
     BackupResourceHookSpec, BackupSpec, ExecHook, RestoreResourceHookSpec, RestoreSpec,
 };
@@ -128,6 +131,25 @@ pub const INIT_TIMEOUT_UNUSED: Rule = rule(
     "restore-init-timeout-unused",
     Warning,
     "a restore init hook timeout is never read",
+);
+/// Restore hooks are matched against the namespace a pod is restored into: init hooks map it
+/// through `namespaceMapping` (`GetRestoreHooksFromSpec` callers in
+/// `internal/hook/item_hook_handler.go`), exec hooks are grouped on the created pod
+/// (`pkg/restore/restore.go`, `hooksWaitExecutor.groupHooks`).
+pub const RESTORE_HOOK_NAMESPACE_MAPPED_AWAY: Rule = rule(
+    "HV117",
+    "restore-hook-namespace-mapped-away",
+    Error,
+    "a restore hook names a namespace the restore maps to another: no restored pod is in it",
+);
+/// Hooks run only on the pods a backup backs up (`backupItemBlock` in `pkg/backup/backup.go`
+/// runs them for the pods of each item block) or a restore restores (`pkg/restore/restore.go`
+/// groups them on each created pod).
+pub const HOOKS_ON_NO_PODS: Rule = rule(
+    "HV118",
+    "hooks-but-pods-filtered-out",
+    Error,
+    "the object has hooks but its resource filters leave pods out: no hook ever runs",
 );
 /// See [`crate::spec::fields`]: what the CRD declares, release by release.
 pub const SPEC_FIELD_UNKNOWN: Rule = rule(
@@ -264,6 +286,8 @@ pub const SPEC_RULES: &[Rule] = &[
     INIT_CONTAINER_INVALID,
     INIT_TIMEOUT_UNUSED,
     SPEC_FIELD_UNKNOWN,
+    RESTORE_HOOK_NAMESPACE_MAPPED_AWAY,
+    HOOKS_ON_NO_PODS,
     POD_FINISHED,
     POD_NOT_RUNNING,
     SPEC_CONTAINER_NOT_FOUND,
@@ -370,6 +394,26 @@ fn check_lists(lists: [(&str, &[String], bool); 4], base: &str, out: &mut Vec<Fi
 /// `spec.template`.
 pub fn check_backup_hooks(spec: &BackupSpec, base: &str, version: VeleroVersion) -> Vec<Finding> {
     let mut out = Vec::new();
+    if !spec.hooks.resources.is_empty() && !backup_takes_in_pods(spec) {
+        let (included, excluded) = if spec.uses_old_resource_filters() {
+            ("includedResources", "excludedResources")
+        } else {
+            (
+                "includedNamespaceScopedResources",
+                "excludedNamespaceScopedResources",
+            )
+        };
+        let by_inclusion = match spec.uses_old_resource_filters() {
+            true => !resources_include_pods(&spec.included_resources, &[]),
+            false => !scoped_resources_include_pods(&spec.included_namespace_scoped_resources, &[]),
+        };
+        hooks_on_no_pods(
+            base,
+            if by_inclusion { included } else { excluded },
+            "backup",
+            &mut out,
+        );
+    }
     for (r, hook) in spec.hooks.resources.iter().enumerate() {
         let at_r = format!("{base}.hooks.resources[{r}]");
         check_backup_resource_hook(hook, &at_r, version, &mut out);
@@ -462,15 +506,74 @@ fn check_exec(
 /// The hooks of a Restore's spec.
 pub fn check_restore_hooks(spec: &RestoreSpec, version: VeleroVersion) -> Vec<Finding> {
     let mut out = Vec::new();
+    if !spec.hooks.resources.is_empty()
+        && !resources_include_pods(&spec.included_resources, &spec.excluded_resources)
+    {
+        let field = match resources_include_pods(&spec.included_resources, &[]) {
+            true => "excludedResources",
+            false => "includedResources",
+        };
+        hooks_on_no_pods("spec", field, "restore", &mut out);
+    }
     for (r, hook) in spec.hooks.resources.iter().enumerate() {
-        check_restore_resource_hook(
-            hook,
-            &format!("spec.hooks.resources[{r}]"),
-            version,
-            &mut out,
-        );
+        let base = format!("spec.hooks.resources[{r}]");
+        check_restore_resource_hook(hook, &base, version, &mut out);
+        check_mapped_namespaces(hook, &spec.namespace_mapping, &base, &mut out);
     }
     out
+}
+
+fn hooks_on_no_pods(base: &str, field: &str, what: &str, out: &mut Vec<Finding>) {
+    out.push(at(
+        &HOOKS_ON_NO_PODS,
+        format!("{base}.{field}"),
+        format!("the {what} has hooks, but `{field}` leaves pods out"),
+        format!("Velero runs hooks only in the pods the {what} takes in: none of its hooks ever runs"),
+        "take pods in (add `pods` to the inclusions, or remove it from the exclusions), or remove the hooks",
+    ));
+}
+
+/// A plain namespace name in a restore hook's lists that the restore maps to another name,
+/// while no namespace is mapped onto it: no restored pod is in it.
+fn check_mapped_namespaces(
+    hook: &RestoreResourceHookSpec,
+    mapping: &BTreeMap<String, String>,
+    base: &str,
+    out: &mut Vec<Finding>,
+) {
+    let targets: Vec<&String> = mapping.values().collect();
+    for (field, list, included) in [
+        ("includedNamespaces", &hook.included_namespaces, true),
+        ("excludedNamespaces", &hook.excluded_namespaces, false),
+    ] {
+        for (i, name) in list.iter().enumerate() {
+            let Some(target) = mapping.get(name) else {
+                continue;
+            };
+            if name.contains(['*', '?', '[', '{'])
+                || targets.contains(&name)
+                || list.contains(target)
+            {
+                continue;
+            }
+            let velero_does = if included {
+                format!(
+                    "Velero matches restore hooks against the namespace a pod is restored into, so no pod matches `{name}`: the hook does not run on the pods restored from it into `{target}`"
+                )
+            } else {
+                format!(
+                    "Velero matches restore hooks against the namespace a pod is restored into, so excluding `{name}` excludes nothing: the hook runs on the pods restored from it into `{target}`"
+                )
+            };
+            out.push(at(
+                &RESTORE_HOOK_NAMESPACE_MAPPED_AWAY,
+                format!("{base}.{field}[{i}]"),
+                format!("`{name}` is restored as `{target}` (spec.namespaceMapping)"),
+                velero_does,
+                format!("write `{target}`, the namespace the pods are restored into"),
+            ));
+        }
+    }
 }
 
 fn check_restore_resource_hook(

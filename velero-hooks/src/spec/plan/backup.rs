@@ -239,7 +239,9 @@ pub fn plan_pod(
             plan.hooks.push(from_annotation(hook));
         }
     }
-    let phase = text(pod, "/status/phase");
+    let phase = pod
+        .get("status")
+        .map(|status| status.get("phase").and_then(Value::as_str));
     // The pod's own annotation findings about backup hooks (restore keys do not run here).
     plan.findings = check_pod(&view, version)
         .findings

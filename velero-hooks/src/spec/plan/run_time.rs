@@ -60,11 +60,12 @@ pub(crate) fn subject_of(
 }
 
 /// Backup hooks on this pod: `phase` is its `status.phase`
-/// (`internal/hook/item_hook_handler.go`, `pkg/podexec/pod_command_executor.go`).
+/// (`internal/hook/item_hook_handler.go`, `pkg/podexec/pod_command_executor.go`); `None` for
+/// a pod from a manifest, which has no status (it is planned as the pod it will be).
 pub(super) fn backup_findings(
     plan: &PodPlan,
     pod: &PodView<'_>,
-    phase: Option<&str>,
+    phase: Option<Option<&str>>,
     version: VeleroVersion,
     base: &str,
 ) -> Vec<Finding> {
@@ -73,14 +74,15 @@ pub(super) fn backup_findings(
         return out;
     }
     match phase {
-        Some(p @ ("Succeeded" | "Failed")) if version.has(&FINISHED_PODS_SKIPPED) => out.push(Finding::about(&POD_FINISHED, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
+        None => {}
+        Some(Some(p @ ("Succeeded" | "Failed"))) if version.has(&FINISHED_PODS_SKIPPED) => out.push(Finding::about(&POD_FINISHED, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
             format!("Velero skips its {} hook(s) (`Pod entered phase {p} before some ... exec hooks ran`) and counts them as attempted ({} try to exec and fail)", plan.hooks.len(), FINISHED_PODS_SKIPPED.before()),
             "nothing to do if that is expected; otherwise back up while the pod runs")),
-        Some(p @ ("Succeeded" | "Failed")) => out.push(Finding::about(&POD_NOT_RUNNING, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
+        Some(Some(p @ ("Succeeded" | "Failed"))) => out.push(Finding::about(&POD_NOT_RUNNING, Subject::Pod("status.phase".into()), format!("the pod is {p}"),
             format!("Velero {version} still tries its {} hook(s): the API server refuses exec in a completed pod, and each hook fails with its on-error ({} skip such pods)", plan.hooks.len(), FINISHED_PODS_SKIPPED.since()),
             "leave finished pods out of the backup's hooks (a labelSelector), or upgrade Velero")),
-        Some("Running") => {}
-        other => out.push(Finding::about(&POD_NOT_RUNNING, Subject::Pod("status.phase".into()), format!("the pod is {}", other.unwrap_or("in no phase yet")),
+        Some(Some("Running")) => {}
+        Some(other) => out.push(Finding::about(&POD_NOT_RUNNING, Subject::Pod("status.phase".into()), format!("the pod is {}", other.unwrap_or("in no phase yet")),
             "the exec fails (`unable to upgrade connection: container not found`) and the backup ends PartiallyFailed",
             "wait until the pod runs, or leave it out of the backup")),
     }
