@@ -339,7 +339,7 @@ items:
     };
     assert_eq!(line("one", "HV131"), 9);
     assert_eq!(line("two", "HV131"), 15);
-    assert_eq!(line("three", "HV100"), 20);
+    assert_eq!(line("three", "HV100"), 21);
     assert_eq!(report["summary"]["objects"], 3);
 }
 

@@ -439,20 +439,40 @@ fn every_spec_rule_has_a_row_and_one_registry_knows_every_code() {
 }
 
 #[test]
-fn undecodable_specs_are_a_finding_not_a_crash() {
-    for spec in [
-        json!({"hooks": {"resources": {"name": "x"}}}),
-        json!({"hooks": {"resources": [{"pre": "x"}]}}),
-        json!({"includedNamespaces": "shop"}),
+fn undecodable_specs_are_a_finding_at_the_field_not_a_crash() {
+    for (spec, path) in [
+        (
+            json!({"hooks": {"resources": {"name": "x"}}}),
+            "spec.hooks.resources",
+        ),
+        (
+            json!({"hooks": {"resources": [{"pre": "x"}]}}),
+            "spec.hooks.resources[0].pre",
+        ),
+        (
+            json!({"includedNamespaces": "shop"}),
+            "spec.includedNamespaces",
+        ),
     ] {
         let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "x"}, "spec": spec});
         let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();
         assert_eq!(
             (finding.code, finding.subject.clone()),
-            ("HV100", Subject::Spec("spec".into())),
+            ("HV100", Subject::Spec(path.into())),
             "{spec}"
         );
+        assert!(
+            finding
+                .problem
+                .starts_with("the value cannot be decoded: invalid type"),
+            "{}",
+            finding.problem
+        );
     }
+    let spec = json!({"schedule": "@daily", "template": {"includedNamespaces": "shop"}});
+    let document = json!({"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "x"}, "spec": spec});
+    let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();
+    assert_eq!(finding.subject.text(), "spec.template.includedNamespaces");
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
     assert!(VeleroObject::from_json(&pod).is_none());
 }

@@ -65,8 +65,8 @@ impl VeleroObject {
         .cloned()
         .unwrap_or_else(|| Value::Object(Default::default()));
         let decoded = match kind {
-            VeleroKind::Restore => serde_json::from_value(spec).map(VeleroSpec::Restore),
-            _ => serde_json::from_value(spec).map(VeleroSpec::Backup),
+            VeleroKind::Restore => serde_path_to_error::deserialize(&spec).map(VeleroSpec::Restore),
+            _ => serde_path_to_error::deserialize(&spec).map(VeleroSpec::Backup),
         };
         Some(match decoded {
             Ok(spec) => Ok(VeleroObject {
@@ -78,13 +78,20 @@ impl VeleroObject {
                 spec,
                 undeclared: fields::undeclared(kind, object),
             }),
-            Err(err) => Err(rules::at(
-                &rules::SPEC_UNDECODABLE,
-                kind.spec_path().to_owned(),
-                format!("it cannot be decoded: {err}"),
-                "the API server rejects the object (or Velero cannot read it)",
-                "write the fields as Velero's API documents them (velero.io/docs, api-types)",
-            )),
+            Err(err) => {
+                // `hooks.resources[0].pre`, or `.` for the spec itself.
+                let path = match err.path().to_string().as_str() {
+                    "." => kind.spec_path().to_owned(),
+                    inner => format!("{}.{inner}", kind.spec_path()),
+                };
+                Err(rules::at(
+                    &rules::SPEC_UNDECODABLE,
+                    path,
+                    format!("the value cannot be decoded: {}", err.inner()),
+                    "the API server rejects the object (its schema types the field otherwise), so Velero never sees it; nothing else in the object is checked until it decodes",
+                    "write the field as Velero's API documents it (velero.io/docs, API types)",
+                ))
+            }
         })
     }
 
