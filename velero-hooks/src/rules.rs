@@ -292,6 +292,7 @@ pub const RULES: &[Rule] = &[
     spec::SPEC_FIELD_UNKNOWN,
     spec::RESTORE_HOOK_NAMESPACE_MAPPED_AWAY,
     spec::HOOKS_ON_NO_PODS,
+    spec::HOOK_ENTRY_EMPTY,
     spec::POD_FINISHED,
     spec::POD_NOT_RUNNING,
     spec::SPEC_CONTAINER_NOT_FOUND,

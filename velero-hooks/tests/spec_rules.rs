@@ -130,25 +130,31 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
         (
             "Backup",
             backup_hook(
-                json!({"name": "h", "labelSelector": {"matchExpressions": [{"key": "a", "operator": "Equals"}]}}),
+                json!({"name": "h", "labelSelector": {"matchExpressions": [{"key": "a", "operator": "Equals"}]}, "pre": [{"exec": ok}]}),
             ),
             vec![("HV109", p("spec.hooks.resources[0].labelSelector"))],
         ),
         // includes_excludes.go globStringSet.match: sorted walk, first invalid pattern = no match.
         (
             "Backup",
-            backup_hook(json!({"name": "h", "excludedNamespaces": ["kube-system", "[bad"]})),
+            backup_hook(
+                json!({"name": "h", "excludedNamespaces": ["kube-system", "[bad"], "pre": [{"exec": ok}]}),
+            ),
             vec![("HV110", p("spec.hooks.resources[0].excludedNamespaces[1]"))],
         ),
         (
             "Backup",
-            backup_hook(json!({"name": "h", "includedResources": ["[a-cx]"]})),
+            backup_hook(
+                json!({"name": "h", "includedResources": ["[a-cx]"], "pre": [{"exec": ok}]}),
+            ),
             vec![("HV110", p("spec.hooks.resources[0].includedResources[0]"))],
         ),
         // gobwas/glob v0.2.3 panics on all-empty alternations (fixtures/glob/cases.json).
         (
             "Backup",
-            backup_hook(json!({"name": "h", "includedNamespaces": ["shop{}"]})),
+            backup_hook(
+                json!({"name": "h", "includedNamespaces": ["shop{}"], "pre": [{"exec": ok}]}),
+            ),
             vec![("HV111", p("spec.hooks.resources[0].includedNamespaces[0]"))],
         ),
         // A Schedule's hooks live in spec.template (schedule_types.go).
@@ -235,7 +241,7 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
         (
             "Restore",
             restore(
-                json!({"hooks": {"resources": [{"name": "h", "includedResources": ["deployments"]}]}}),
+                json!({"hooks": {"resources": [{"name": "h", "includedResources": ["deployments"], "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]}]}}),
             ),
             vec![("HV112", p("spec.hooks.resources[0].includedResources"))],
         ),
@@ -243,14 +249,14 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
         (
             "Restore",
             restore(
-                json!({"hooks": {"resources": [{"name": "h", "includedResources": ["pods"], "excludedResources": ["deployments"]}]}}),
+                json!({"hooks": {"resources": [{"name": "h", "includedResources": ["pods"], "excludedResources": ["deployments"], "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]}]}}),
             ),
             vec![],
         ),
         (
             "Restore",
             restore(
-                json!({"hooks": {"resources": [{"name": "h", "excludedResources": ["pods"]}]}}),
+                json!({"hooks": {"resources": [{"name": "h", "excludedResources": ["pods"], "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]}]}}),
             ),
             vec![("HV112", p("spec.hooks.resources[0].excludedResources"))],
         ),
@@ -321,13 +327,21 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
             restore(
                 json!({"namespaceMapping": {"shop": "shop-copy", "qa": "staging", "staging": "old"},
                 "hooks": {"resources": [
-                    {"name": "a", "includedNamespaces": ["shop", "staging"], "excludedNamespaces": ["shop"]},
-                    {"name": "b", "includedNamespaces": ["shop", "shop-copy", "shop-*"]}]}}),
+                    {"name": "a", "includedNamespaces": ["shop", "staging"], "excludedNamespaces": ["shop"], "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]},
+                    {"name": "b", "includedNamespaces": ["shop", "shop-copy", "shop-*"], "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]}]}}),
             ),
             vec![
                 ("HV117", p("spec.hooks.resources[0].includedNamespaces[0]")),
                 ("HV117", p("spec.hooks.resources[0].excludedNamespaces[0]")),
             ],
+        ),
+        // item_hook_handler.go handleResourceHooks: an entry with no hooks runs nothing (the
+        // Restore's entry above writes `post`, already reported as HV116, and is not
+        // reported again).
+        (
+            "Backup",
+            backup_hook(json!({"name": "h", "labelSelector": {"matchLabels": {"app": "db"}}})),
+            vec![("HV119", p("spec.hooks.resources[0]"))],
         ),
         // backup.go backupItemBlock / restore.go: hooks run only in pods taken in.
         (
@@ -351,7 +365,7 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
         (
             "Restore",
             restore(
-                json!({"excludedResources": ["pods"], "hooks": {"resources": [{"name": "h"}]}}),
+                json!({"excludedResources": ["pods"], "hooks": {"resources": [{"name": "h", "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]}]}}),
             ),
             vec![("HV118", p("spec.excludedResources"))],
         ),
@@ -359,7 +373,7 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
         (
             "Restore",
             restore(
-                json!({"hooks": {"resources": [{"name": "h", "labelSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}}]}}),
+                json!({"hooks": {"resources": [{"name": "h", "labelSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}, "postHooks": [{"exec": {"command": ["/bin/a"], "waitTimeout": "1m"}}]}]}}),
             ),
             vec![("HV109", p("spec.hooks.resources[0].labelSelector"))],
         ),

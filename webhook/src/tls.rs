@@ -388,12 +388,25 @@ mod tests {
             cert: dir.path().join("tls.crt"),
             key: dir.path().join("tls.key"),
         };
-        let write = |pair: &SelfSigned| {
-            std::fs::write(&files.cert, &pair.cert_pem).unwrap();
-            std::fs::write(&files.key, &pair.key_pem).unwrap();
+        // Pairs are swapped as the kubelet swaps a Secret volume (both files at once, through
+        // the `..data` symlink), so the watcher never sees a certificate beside the key of
+        // the pair before: each written pair is judged alone, and counted once.
+        let swaps = std::cell::Cell::new(0);
+        let write_files = |cert: &str, key: &str| {
+            swaps.set(swaps.get() + 1);
+            let data = dir.path().join(format!("data-{}", swaps.get()));
+            std::fs::create_dir(&data).unwrap();
+            std::fs::write(data.join("tls.crt"), cert).unwrap();
+            std::fs::write(data.join("tls.key"), key).unwrap();
+            let next = dir.path().join("..data_tmp");
+            std::os::unix::fs::symlink(&data, &next).unwrap();
+            std::fs::rename(&next, dir.path().join("..data")).unwrap();
         };
+        let write = |pair: &SelfSigned| write_files(&pair.cert_pem, &pair.key_pem);
         let first = self_signed(&[]).unwrap();
         write(&first);
+        std::os::unix::fs::symlink("..data/tls.crt", &files.cert).unwrap();
+        std::os::unix::fs::symlink("..data/tls.key", &files.key).unwrap();
         let (key, loaded) = files.load(&[]).unwrap();
         let store = Arc::new(CertStore::new(key));
         let metrics = Arc::new(Metrics::new());
@@ -405,7 +418,7 @@ mod tests {
         };
         let task = tokio::spawn(watch(watched, loaded, store.clone(), metrics.clone()));
         // A certificate with a key of another pair: refused, old one kept.
-        std::fs::write(&files.cert, self_signed(&[]).unwrap().cert_pem).unwrap();
+        write_files(&self_signed(&[]).unwrap().cert_pem, &first.key_pem);
         wait_for(|| metrics.cert_reload_failures.get() == 1).await;
         assert_eq!(store.leaf(), original);
         // Expired, not yet valid, issued for other names: each refused and counted.

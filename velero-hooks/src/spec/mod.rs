@@ -121,5 +121,19 @@ pub fn check(object: &VeleroObject, version: VeleroVersion) -> Vec<Finding> {
             findings.extend(rules::check_restore_hooks(spec, version));
         }
     }
+    // An entry whose hooks are written under a key the CRD lacks (HV116) is not also
+    // reported as having no hooks.
+    let undeclared: Vec<String> = findings
+        .iter()
+        .filter(|f| f.code == rules::SPEC_FIELD_UNKNOWN.code)
+        .map(|f| f.subject.text().to_owned())
+        .collect();
+    findings.retain(|f| {
+        f.code != rules::HOOK_ENTRY_EMPTY.code
+            || !undeclared.iter().any(|u| {
+                u.strip_prefix(f.subject.text())
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+    });
     findings
 }

@@ -151,6 +151,15 @@ pub const HOOKS_ON_NO_PODS: Rule = rule(
     Error,
     "the object has hooks but its resource filters leave pods out: no hook ever runs",
 );
+/// A resource hook entry with no hook in it: `handleResourceHooks` in
+/// `internal/hook/item_hook_handler.go` loops over its empty `pre`/`post` (a Restore's
+/// `postHooks`) and runs nothing.
+pub const HOOK_ENTRY_EMPTY: Rule = rule(
+    "HV119",
+    "hook-entry-empty",
+    Warning,
+    "a resource hook entry selects pods but has no hook to run in them",
+);
 /// See [`crate::spec::fields`]: what the CRD declares, release by release.
 pub const SPEC_FIELD_UNKNOWN: Rule = rule(
     "HV116",
@@ -288,6 +297,7 @@ pub const SPEC_RULES: &[Rule] = &[
     SPEC_FIELD_UNKNOWN,
     RESTORE_HOOK_NAMESPACE_MAPPED_AWAY,
     HOOKS_ON_NO_PODS,
+    HOOK_ENTRY_EMPTY,
     POD_FINISHED,
     POD_NOT_RUNNING,
     SPEC_CONTAINER_NOT_FOUND,
@@ -438,6 +448,9 @@ fn check_backup_resource_hook(
 ) {
     check_name(hook.name.as_deref(), base, out);
     check_hook_selector(hook.label_selector.as_ref(), base, false, out);
+    if hook.pre.is_empty() && hook.post.is_empty() {
+        hook_entry_empty(base, "`pre` or `post`", out);
+    }
     check_lists(
         [
             ("includedNamespaces", &hook.included_namespaces, false),
@@ -523,6 +536,16 @@ pub fn check_restore_hooks(spec: &RestoreSpec, version: VeleroVersion) -> Vec<Fi
     out
 }
 
+fn hook_entry_empty(base: &str, lists: &str, out: &mut Vec<Finding>) {
+    out.push(at(
+        &HOOK_ENTRY_EMPTY,
+        base.to_owned(),
+        format!("the entry has no {lists} hook"),
+        "Velero selects the pods and runs nothing in them",
+        format!("add the hooks under {lists} (with `exec:`), or remove the entry"),
+    ));
+}
+
 fn hooks_on_no_pods(base: &str, field: &str, what: &str, out: &mut Vec<Finding>) {
     out.push(at(
         &HOOKS_ON_NO_PODS,
@@ -584,6 +607,9 @@ fn check_restore_resource_hook(
 ) {
     check_name(hook.name.as_deref(), base, out);
     check_hook_selector(hook.label_selector.as_ref(), base, true, out);
+    if hook.post_hooks.is_empty() {
+        hook_entry_empty(base, "`postHooks`", out);
+    }
     check_lists(
         [
             ("includedNamespaces", &hook.included_namespaces, false),
