@@ -5,7 +5,8 @@
 //! the [`Source`] decides what Velero does and which code says so.
 
 use crate::command::{
-    Command, CommandForm, JsonBreak, explain_json_break, split_unambiguously, to_json_array,
+    Command, CommandForm, JsonBreak, explain_json_break, shell_without_script, split_unambiguously,
+    to_json_array,
 };
 use crate::duration::{GoDuration, parse_go_duration};
 use crate::pod::PodView;
@@ -232,6 +233,28 @@ pub(crate) fn check_argv_elements(
             "remove the element or give it a value",
         ));
     }
+    if shell_without_script(&command.argv) {
+        findings.push(shell_without_script_finding(subject, &command.argv));
+    }
+}
+
+/// HV006, for an exec hook's or an init container's command.
+pub(crate) fn shell_without_script_finding(subject: &Subject, argv: &[String]) -> Finding {
+    let mut fixed = argv.to_vec();
+    fixed.push("...".to_owned());
+    finding(
+        &COMMAND_SHELL_WITHOUT_SCRIPT,
+        subject,
+        format!(
+            "`{}` ends the command: the shell gets no command string",
+            abbreviate(&argv.join(" "))
+        ),
+        "the shell stops at once (`-c: option requires an argument`, exit status 2) and runs nothing: an exec hook fails every time, an init container keeps the restored pod from starting",
+        format!(
+            "put the command line to run as the next element: {}",
+            to_json_array(&fixed)
+        ),
+    )
 }
 
 /// The value as a reader should see it: control characters made visible, long values cut.

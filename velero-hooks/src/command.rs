@@ -325,6 +325,32 @@ pub fn to_json_array(argv: &[String]) -> String {
     serde_json::to_string(argv).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Shells whose `-c` takes the next argument as the command string to run.
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"];
+
+/// Whether `argv` ends with a shell's `-c` (alone or in a group such as `-ec`) and so gives
+/// the shell no command string: `sh: -c: option requires an argument`, exit status 2.
+/// `busybox sh -c` counts too.
+pub fn shell_without_script(argv: &[String]) -> bool {
+    let program = |arg: &String| arg.rsplit('/').next().unwrap_or(arg).to_owned();
+    let options = match argv {
+        [first, second, rest @ ..]
+            if program(first) == "busybox" && SHELLS.contains(&second.as_str()) =>
+        {
+            rest
+        }
+        [first, rest @ ..] if SHELLS.contains(&program(first).as_str()) => rest,
+        _ => return false,
+    };
+    options.last().is_some_and(|last| {
+        last.strip_prefix('-').is_some_and(|flags| {
+            !flags.is_empty()
+                && flags.bytes().all(|b| b.is_ascii_alphabetic())
+                && flags.contains('c')
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

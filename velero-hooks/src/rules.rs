@@ -82,6 +82,12 @@ pub const COMMAND_EMPTY_ARGUMENT: Rule = rule(
     Warning,
     "command passes an empty or null argument",
 );
+pub const COMMAND_SHELL_WITHOUT_SCRIPT: Rule = rule(
+    "HV006",
+    "command-shell-without-script",
+    Error,
+    "command ends with a shell's -c: the shell has no command string and exits with an error",
+);
 pub const ON_ERROR_INVALID: Rule = rule(
     "HV010",
     "on-error-invalid",
@@ -246,6 +252,7 @@ pub const RULES: &[Rule] = &[
     COMMAND_PLAIN_WITH_SPACES,
     COMMAND_EMPTY_PROGRAM,
     COMMAND_EMPTY_ARGUMENT,
+    COMMAND_SHELL_WITHOUT_SCRIPT,
     ON_ERROR_INVALID,
     ON_ERROR_UNSET,
     TIMEOUT_INVALID,

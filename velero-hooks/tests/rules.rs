@@ -130,6 +130,27 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             json!({"pre.hook.backup.velero.io/command": "[\"a\", null]", "pre.hook.backup.velero.io/on-error": "Fail"}),
             vec!["HV005"],
         ),
+        // HV006: a shell's -c with nothing after it (`sh: -c: option requires an argument`).
+        (
+            json!({"pre.hook.backup.velero.io/command": "[\"/bin/sh\", \"-c\"]", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV006"],
+        ),
+        (
+            json!({"post.hook.backup.velero.io/command": "[\"busybox\", \"sh\", \"-ec\"]", "post.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV006"],
+        ),
+        (
+            json!({"init.hook.restore.velero.io/container-image": "alpine:3.20", "init.hook.restore.velero.io/command": "[\"/bin/ash\", \"-c\"]"}),
+            vec!["HV006"],
+        ),
+        (
+            json!({"pre.hook.backup.velero.io/command": "[\"/bin/bash\", \"-ec\", \"sync\"]", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec![],
+        ),
+        (
+            json!({"pre.hook.backup.velero.io/command": "[\"/usr/bin/python3\", \"-c\"]", "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec![],
+        ),
         // HV010 on-error not exactly Fail/Continue; HV011 unset.
         (
             json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "fail"}),

@@ -87,6 +87,24 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
             exec(json!({"command": ["", "x"], "onError": "Fail"})),
             vec![("HV004", format!("{E}.command"))],
         ),
+        // A shell's -c with nothing after it; an init container's args come after its command.
+        (
+            "Backup",
+            exec(json!({"command": ["/bin/bash", "-c"], "onError": "Fail"})),
+            vec![("HV006", format!("{E}.command"))],
+        ),
+        (
+            "Restore",
+            restore(
+                json!({"hooks": {"resources": [{"name": "h", "postHooks": [{"init": {"initContainers": [
+                    {"name": "a", "image": "alpine", "command": ["/bin/ash", "-c"]},
+                    {"name": "b", "image": "alpine", "command": ["/bin/ash", "-c"], "args": ["cp -a /seed/. /data/"]}]}}]}]}}),
+            ),
+            vec![(
+                "HV006",
+                p("spec.hooks.resources[0].postHooks[0].init.initContainers[0].command"),
+            )],
+        ),
         // CRD: onError enum [Continue, Fail].
         (
             "Backup",

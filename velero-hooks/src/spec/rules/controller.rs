@@ -6,8 +6,9 @@
 
 use serde_json::Value;
 
-use crate::checks::abbreviate;
-use crate::rules::Finding;
+use crate::checks::{abbreviate, shell_without_script_finding};
+use crate::command::shell_without_script;
+use crate::rules::{Finding, Subject};
 use crate::spec::glob::Glob;
 use crate::spec::scope::{expands_wildcards, is_wildcard, takes_in_no_namespace};
 use crate::spec::types::{BackupSpec, RestoreSpec};
@@ -386,6 +387,26 @@ pub(crate) fn check_init_container(container: &Value, path: &str, out: &mut Vec<
         out.push(at(&INIT_CONTAINER_INVALID, path.to_owned(), problem,
             "the restore controller refuses the restore: it ends FailedValidation and nothing is restored",
             "give the init container a name, an image and a command (the annotation form may omit the command; the spec form may not)"));
+        return;
+    }
+    // The container runs `command` followed by `args`: a shell's `-c` needs one of them after it.
+    let strings = |key: &str| -> Vec<String> {
+        container
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut argv = strings("command");
+    argv.extend(strings("args"));
+    if shell_without_script(&argv) {
+        let subject = Subject::Spec(format!("{path}.command"));
+        out.push(shell_without_script_finding(&subject, &argv));
     }
 }
 
