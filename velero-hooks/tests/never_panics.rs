@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use velero_hooks::normalize::{Normalizations, normalize};
+use velero_hooks::spec::{Inventory, VeleroObject, check, plan};
 use velero_hooks::{
     VeleroVersion, check_object,
     command::{explain_json_break, parse_command},
@@ -44,8 +45,87 @@ fn container() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Names Velero's objects use, wrong ones beside them, and anything.
+fn field() -> impl Strategy<Value = String> {
+    let names = vec![
+        "hooks",
+        "resources",
+        "name",
+        "pre",
+        "post",
+        "postHooks",
+        "exec",
+        "init",
+        "initContainers",
+        "command",
+        "args",
+        "image",
+        "container",
+        "onError",
+        "timeout",
+        "execTimeout",
+        "waitTimeout",
+        "waitForReady",
+        "includedNamespaces",
+        "excludedNamespaces",
+        "includedResources",
+        "excludedResources",
+        "labelSelector",
+        "matchLabels",
+        "matchExpressions",
+        "key",
+        "operator",
+        "values",
+        "namespaceMapping",
+        "template",
+        "uploaderConfig",
+        "label",
+        "backupName",
+        "orLabelSelectors",
+    ];
+    prop_oneof![
+        4 => proptest::sample::select(names).prop_map(str::to_owned),
+        1 => "[a-zA-Z.*\\[\\]]{0,8}",
+    ]
+}
+
+/// Any JSON, nested a few levels, built from those names.
+fn tree() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![value(), Just(json!([])), Just(json!({}))];
+    leaf.prop_recursive(5, 48, 5, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(field(), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_velero_object_is_checked_and_planned_without_panic(
+        spec in tree(),
+        top in proptest::collection::btree_map(field(), tree(), 0..3),
+        kind in proptest::sample::select(vec!["Backup", "Schedule", "Restore"]),
+        oldest in any::<bool>(),
+    ) {
+        let version = if oldest { VeleroVersion::OLDEST } else { VeleroVersion::MAIN };
+        let mut object = json!({"apiVersion": "velero.io/v1", "kind": kind,
+            "metadata": {"name": "x", "namespace": "velero"}, "spec": spec});
+        object.as_object_mut().unwrap().extend(top.into_iter().filter(|(k, _)| !["apiVersion", "kind"].contains(&k.as_str())));
+        let _ = check_object(&object, version);
+        if let Some(Ok(decoded)) = VeleroObject::from_json(&object) {
+            let pod = json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p", "namespace": "shop", "labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db"}]}, "status": {"phase": "Running"}});
+            let _ = plan(&decoded, &Inventory::from_objects(&[pod]), version);
+            for finding in check(&decoded, version) {
+                prop_assert!(!finding.problem.is_empty() && !finding.fix.is_empty(), "{finding:?}");
+            }
+        }
+    }
 
     #[test]
     fn checking_any_pod_never_panics(
