@@ -568,3 +568,53 @@ fn an_unset_on_error_says_what_fail_would_change_for_that_phase_and_release() {
         finding.fix
     );
 }
+
+#[test]
+fn a_restore_alone_shows_the_index_mismatch_when_one_entry_has_exec_hooks() {
+    let hooks = |resources: Value| json!({"backupName": "b", "hooks": {"resources": resources}});
+    let never_recorded = |spec: &Value, version: &str| {
+        check(&object("Restore", spec.clone()), v(version))
+            .into_iter()
+            .filter(|f| f.code == "HV124")
+            .map(|f| f.subject.text().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // An init hook first: the exec hook's index is 1, its position in `db` 0.
+    let init_first = hooks(json!([{"name": "r", "postHooks": [
+        {"init": {"initContainers": [{"name": "i", "image": "busybox", "command": ["true"]}]}},
+        {"exec": {"container": "db", "command": ["/bin/a"], "waitTimeout": "5m"}}]}]));
+    assert_eq!(
+        never_recorded(&init_first, "1.17.2"),
+        ["spec.hooks.resources[0].postHooks[1].exec"]
+    );
+    assert_eq!(never_recorded(&init_first, "1.16.2").len(), 1);
+    for unaffected in ["1.16.1", "1.18.0", "main"] {
+        assert!(
+            never_recorded(&init_first, unaffected).is_empty(),
+            "{unaffected}"
+        );
+    }
+    // Two containers interleaved: db's second hook (index 2) and the exporter's (index 1).
+    let interleaved = hooks(json!([{"name": "r", "postHooks": [
+        {"exec": {"container": "db", "command": ["/bin/a"], "waitTimeout": "5m"}},
+        {"exec": {"container": "exporter", "command": ["/bin/b"], "waitTimeout": "5m"}},
+        {"exec": {"container": "db", "command": ["/bin/c"], "waitTimeout": "5m"}}]}]));
+    assert_eq!(
+        never_recorded(&interleaved, "1.17.0"),
+        [
+            "spec.hooks.resources[0].postHooks[1].exec",
+            "spec.hooks.resources[0].postHooks[2].exec"
+        ]
+    );
+    // Not certain without pods: two entries with exec hooks, or containers named for some
+    // hooks only (the others run in each pod's first container).
+    let two_entries = hooks(json!([
+        {"name": "a", "postHooks": [{"exec": {"container": "db", "command": ["/bin/a"], "waitTimeout": "5m"}}]},
+        {"name": "b", "postHooks": [{"init": {"initContainers": [{"name": "i", "image": "busybox", "command": ["true"]}]}},
+            {"exec": {"container": "db", "command": ["/bin/b"], "waitTimeout": "5m"}}]}]));
+    assert!(never_recorded(&two_entries, "1.17.0").is_empty());
+    let mixed = hooks(json!([{"name": "r", "postHooks": [
+        {"exec": {"container": "db", "command": ["/bin/a"], "waitTimeout": "5m"}},
+        {"exec": {"command": ["/bin/b"], "waitTimeout": "5m"}}]}]));
+    assert!(never_recorded(&mixed, "1.17.0").is_empty());
+}

@@ -318,6 +318,12 @@ pub fn plan(object: &VeleroObject, inventory: &Inventory, version: VeleroVersion
         }
         VeleroSpec::Restore(spec) => restore::plan(spec, inventory, version, &mut out),
     }
+    if !out.pods.is_empty() {
+        // With pods, each pod's own HV124 (restore_tracker) replaces the object's, which
+        // only knows the Restore.
+        let code = super::rules::RESTORE_HOOK_NEVER_RECORDED.code;
+        out.findings.retain(|f| f.code != code);
+    }
     if out.refused {
         // Velero runs nothing; the pods' own annotation findings still stand.
         for pod in &mut out.pods {

@@ -10,7 +10,7 @@ use crate::checks::{
     check_wait_for_ready_supported, check_wait_timeout_unset,
 };
 use crate::rules::{Finding, Rule, Severity, Subject};
-use crate::version::VeleroVersion;
+use crate::version::{RESTORE_HOOK_INDEX_FIXED, VeleroVersion, has_restore_hook_index_bug};
 
 use super::glob::{Glob, first_invalid};
 use super::scope::{backup_takes_in_pods, resources_include_pods, scoped_resources_include_pods};
@@ -533,7 +533,61 @@ pub fn check_restore_hooks(spec: &RestoreSpec, version: VeleroVersion) -> Vec<Fi
         check_restore_resource_hook(hook, &base, version, &mut out);
         check_mapped_namespaces(hook, &spec.namespace_mapping, &base, &mut out);
     }
+    check_hooks_never_recorded(spec, version, &mut out);
     out
+}
+
+/// HV124 without pods, where it is certain: on Velero 1.16.2-1.17.2 the tracker counts a
+/// spec exec hook under its `postHooks` index and records it, once run, under its position
+/// among the same container's hooks of the entry (`restore_tracker` in the planner has the
+/// details). When one entry alone has exec hooks, and they all name their container (or
+/// none does), every pod that runs them runs exactly these, so an index that no position of
+/// its container reaches is never recorded. With several entries the positions depend on
+/// which entries a pod matches: the plan, given pods, says.
+fn check_hooks_never_recorded(spec: &RestoreSpec, version: VeleroVersion, out: &mut Vec<Finding>) {
+    if !has_restore_hook_index_bug(version) {
+        return;
+    }
+    let mut with_exec = spec
+        .hooks
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.post_hooks.iter().any(|item| item.exec.is_some()));
+    let (Some((r, hook)), None) = (with_exec.next(), with_exec.next()) else {
+        return;
+    };
+    let containers: Vec<(usize, &str)> = hook
+        .post_hooks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| item.exec.as_ref().map(|e| (i, e.container.as_str())))
+        .collect();
+    let named = containers.iter().filter(|(_, c)| !c.is_empty()).count();
+    if named != 0 && named != containers.len() {
+        return;
+    }
+    for &(index, container) in &containers {
+        let in_container = containers.iter().filter(|(_, c)| *c == container).count();
+        if index < in_container {
+            continue;
+        }
+        let on = if container.is_empty() {
+            "the pod's first container".to_owned()
+        } else {
+            format!("container `{container}`")
+        };
+        out.push(at(
+            &RESTORE_HOOK_NEVER_RECORDED,
+            format!("spec.hooks.resources[{r}].postHooks[{index}].exec"),
+            format!("Velero {version} counts this exec hook under its postHooks index {index}, but records it under its position among the {in_container} exec hook(s) of {on}: it is never marked as run"),
+            crate::outcome::restore_hook_never_finishes(version),
+            format!(
+                "upgrade to {}, or give each container's exec hooks a resources[] entry of their own, first in its postHooks, with init hooks in another entry",
+                RESTORE_HOOK_INDEX_FIXED.since()
+            ),
+        ));
+    }
 }
 
 fn hook_entry_empty(base: &str, lists: &str, out: &mut Vec<Finding>) {
