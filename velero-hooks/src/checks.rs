@@ -277,9 +277,6 @@ pub fn abbreviate(raw: &str) -> String {
     }
 }
 
-/// `onError`: only the exact `Fail` stops anything (`internal/hook/item_hook_handler.go`
-/// compares the original field with `HookErrorModeFail`; PR #4661 made the default a copy).
-/// `warn_unset`: backup hooks only (Velero's docs promise Fail there, Continue for restores).
 /// Which hook an on-error belongs to: what Fail would change, and so what an unset one
 /// costs, depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +287,32 @@ pub enum OnErrorOf {
     Restore,
 }
 
+impl OnErrorOf {
+    /// The fix for an unset on-error: what Fail would do instead (`HandleHooks` in
+    /// internal/hook/item_hook_handler.go stops the pod's later hooks; `pkg/backup/backup.go`
+    /// decides what happens to the pod). Built only when reported.
+    fn unset_fix(self) -> String {
+        match self {
+            OnErrorOf::BackupPre => {
+                "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly".to_owned()
+            }
+            OnErrorOf::BackupPost(version) if version.has(&HOOKS_PER_ITEM_BLOCK) => {
+                "set Fail to skip the pod's later post hooks when the command fails (the pod is backed up either way), or Continue to say so explicitly".to_owned()
+            }
+            OnErrorOf::BackupPost(_) => format!(
+                "set Fail to keep the pod out of the backup when the command fails ({}; {} back the pod up either way), or Continue to say so explicitly",
+                HOOKS_PER_ITEM_BLOCK.before(),
+                HOOKS_PER_ITEM_BLOCK.since()
+            ),
+            OnErrorOf::Restore => String::new(),
+        }
+    }
+}
+
+/// `onError`: only the exact `Fail` stops anything (`internal/hook/item_hook_handler.go`
+/// compares the original field with `HookErrorModeFail`; PR #4661 made the default a copy).
+/// Unset is reported for backup hooks only (Velero's docs promise Fail there, Continue for
+/// restores).
 pub fn check_on_error(
     subject: &Subject,
     raw: Option<&str>,
@@ -297,22 +320,6 @@ pub fn check_on_error(
     of: OnErrorOf,
     findings: &mut Vec<Finding>,
 ) {
-    // What Fail would do instead (`HandleHooks` in internal/hook/item_hook_handler.go stops
-    // the pod's later hooks; `pkg/backup/backup.go` decides what happens to the pod).
-    let fix = match of {
-        OnErrorOf::BackupPre => {
-            "set Fail to keep the pod out of the backup when the command fails, or Continue to say so explicitly".to_owned()
-        }
-        OnErrorOf::BackupPost(version) if version.has(&HOOKS_PER_ITEM_BLOCK) => {
-            "set Fail to skip the pod's later post hooks when the command fails (the pod is backed up either way), or Continue to say so explicitly".to_owned()
-        }
-        OnErrorOf::BackupPost(_) => format!(
-            "set Fail to keep the pod out of the backup when the command fails ({}; {} back the pod up either way), or Continue to say so explicitly",
-            HOOKS_PER_ITEM_BLOCK.before(),
-            HOOKS_PER_ITEM_BLOCK.since()
-        ),
-        OnErrorOf::Restore => String::new(),
-    };
     match raw {
         Some("Fail" | "Continue") => {}
         None if of != OnErrorOf::Restore => findings.push(finding(
@@ -323,7 +330,7 @@ pub fn check_on_error(
             subject,
             "not set",
             "a failing command does not stop anything: Velero only fails on an explicit Fail (its docs and its `hookOnError=Fail` log line say otherwise); the backup ends PartiallyFailed",
-            fix,
+            of.unset_fix(),
         )),
         None => {}
         Some(value) => {

@@ -332,14 +332,16 @@ const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"];
 /// the shell no command string: `sh: -c: option requires an argument`, exit status 2.
 /// `busybox sh -c` counts too.
 pub fn shell_without_script(argv: &[String]) -> bool {
-    let program = |arg: &String| arg.rsplit('/').next().unwrap_or(arg).to_owned();
+    fn program(arg: &str) -> &str {
+        arg.rsplit('/').next().unwrap_or(arg)
+    }
     let options = match argv {
         [first, second, rest @ ..]
             if program(first) == "busybox" && SHELLS.contains(&second.as_str()) =>
         {
             rest
         }
-        [first, rest @ ..] if SHELLS.contains(&program(first).as_str()) => rest,
+        [first, rest @ ..] if SHELLS.contains(&program(first.as_str())) => rest,
         _ => return false,
     };
     options.last().is_some_and(|last| {

@@ -21,7 +21,7 @@ use super::{VeleroKind, VeleroObject, VeleroSpec};
 
 mod backup;
 mod restore;
-mod restore_tracker;
+pub(crate) mod restore_tracker;
 mod run_time;
 
 pub use backup::EXCLUDE_FROM_BACKUP;

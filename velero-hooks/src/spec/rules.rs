@@ -13,7 +13,8 @@ use crate::rules::{Finding, Rule, Severity, Subject};
 use crate::version::{RESTORE_HOOK_INDEX_FIXED, VeleroVersion, has_restore_hook_index_bug};
 
 use super::glob::{Glob, first_invalid};
-use super::scope::{backup_takes_in_pods, resources_include_pods, scoped_resources_include_pods};
+use super::plan::restore_tracker::{Tracked, unrecorded};
+use super::scope::{resources_include_pods, scoped_resources_include_pods};
 use super::types::{
     BackupResourceHookSpec, BackupSpec, ExecHook, RestoreResourceHookSpec, RestoreSpec,
 };
@@ -404,25 +405,28 @@ fn check_lists(lists: [(&str, &[String], bool); 4], base: &str, out: &mut Vec<Fi
 /// `spec.template`.
 pub fn check_backup_hooks(spec: &BackupSpec, base: &str, version: VeleroVersion) -> Vec<Finding> {
     let mut out = Vec::new();
-    if !spec.hooks.resources.is_empty() && !backup_takes_in_pods(spec) {
-        let (included, excluded) = if spec.uses_old_resource_filters() {
-            ("includedResources", "excludedResources")
-        } else {
+    // The filters `scope::backup_takes_in_pods` reads, whichever the spec uses.
+    let leaves_pods_out = if spec.uses_old_resource_filters() {
+        filter_leaving_pods_out(
+            resources_include_pods,
+            ("includedResources", &spec.included_resources),
+            ("excludedResources", &spec.excluded_resources),
+        )
+    } else {
+        filter_leaving_pods_out(
+            scoped_resources_include_pods,
             (
                 "includedNamespaceScopedResources",
+                &spec.included_namespace_scoped_resources,
+            ),
+            (
                 "excludedNamespaceScopedResources",
-            )
-        };
-        let by_inclusion = match spec.uses_old_resource_filters() {
-            true => !resources_include_pods(&spec.included_resources, &[]),
-            false => !scoped_resources_include_pods(&spec.included_namespace_scoped_resources, &[]),
-        };
-        hooks_on_no_pods(
-            base,
-            if by_inclusion { included } else { excluded },
-            "backup",
-            &mut out,
-        );
+                &spec.excluded_namespace_scoped_resources,
+            ),
+        )
+    };
+    if let Some(field) = leaves_pods_out.filter(|_| !spec.hooks.resources.is_empty()) {
+        hooks_on_no_pods(base, field, "backup", &mut out);
     }
     for (r, hook) in spec.hooks.resources.iter().enumerate() {
         let at_r = format!("{base}.hooks.resources[{r}]");
@@ -519,13 +523,12 @@ fn check_exec(
 /// The hooks of a Restore's spec.
 pub fn check_restore_hooks(spec: &RestoreSpec, version: VeleroVersion) -> Vec<Finding> {
     let mut out = Vec::new();
-    if !spec.hooks.resources.is_empty()
-        && !resources_include_pods(&spec.included_resources, &spec.excluded_resources)
-    {
-        let field = match resources_include_pods(&spec.included_resources, &[]) {
-            true => "excludedResources",
-            false => "includedResources",
-        };
+    let leaves_pods_out = filter_leaving_pods_out(
+        resources_include_pods,
+        ("includedResources", &spec.included_resources),
+        ("excludedResources", &spec.excluded_resources),
+    );
+    if let Some(field) = leaves_pods_out.filter(|_| !spec.hooks.resources.is_empty()) {
         hooks_on_no_pods("spec", field, "restore", &mut out);
     }
     for (r, hook) in spec.hooks.resources.iter().enumerate() {
@@ -557,21 +560,25 @@ fn check_hooks_never_recorded(spec: &RestoreSpec, version: VeleroVersion, out: &
     let (Some((r, hook)), None) = (with_exec.next(), with_exec.next()) else {
         return;
     };
-    let containers: Vec<(usize, &str)> = hook
+    let execs: Vec<(usize, &str)> = hook
         .post_hooks
         .iter()
         .enumerate()
         .filter_map(|(i, item)| item.exec.as_ref().map(|e| (i, e.container.as_str())))
         .collect();
-    let named = containers.iter().filter(|(_, c)| !c.is_empty()).count();
-    if named != 0 && named != containers.len() {
+    let named = execs.iter().filter(|(_, c)| !c.is_empty()).count();
+    if named != 0 && named != execs.len() {
         return;
     }
-    for &(index, container) in &containers {
-        let in_container = containers.iter().filter(|(_, c)| *c == container).count();
-        if index < in_container {
+    let name = hook.name.as_deref().unwrap_or_default();
+    let tracked: Vec<Tracked<'_>> = execs
+        .iter()
+        .map(|&(index, container)| (Some(container), Some((name, index))))
+        .collect();
+    for (&(index, container), position) in execs.iter().zip(unrecorded(&tracked)) {
+        let Some(position) = position else {
             continue;
-        }
+        };
         let on = if container.is_empty() {
             "the pod's first container".to_owned()
         } else {
@@ -580,7 +587,7 @@ fn check_hooks_never_recorded(spec: &RestoreSpec, version: VeleroVersion, out: &
         out.push(at(
             &RESTORE_HOOK_NEVER_RECORDED,
             format!("spec.hooks.resources[{r}].postHooks[{index}].exec"),
-            format!("Velero {version} counts this exec hook under its postHooks index {index}, but records it under its position among the {in_container} exec hook(s) of {on}: it is never marked as run"),
+            format!("Velero {version} counts this exec hook under its postHooks index {index}, but records it under its position {position} among the exec hooks of {on}: it is never marked as run"),
             crate::outcome::restore_hook_never_finishes(version),
             format!(
                 "upgrade to {}, or give each container's exec hooks a resources[] entry of their own, first in its postHooks, with init hooks in another entry",
@@ -598,6 +605,22 @@ fn hook_entry_empty(base: &str, lists: &str, out: &mut Vec<Finding>) {
         "Velero selects the pods and runs nothing in them",
         format!("add the hooks under {lists} (with `exec:`), or remove the entry"),
     ));
+}
+
+/// Which list of a resource filter leaves pods out, if the filter does: the exclusions when
+/// the inclusions alone would take pods in, else the inclusions.
+fn filter_leaving_pods_out(
+    takes_in_pods: fn(&[String], &[String]) -> bool,
+    (included_field, included): (&'static str, &[String]),
+    (excluded_field, excluded): (&'static str, &[String]),
+) -> Option<&'static str> {
+    if takes_in_pods(included, excluded) {
+        None
+    } else if takes_in_pods(included, &[]) {
+        Some(excluded_field)
+    } else {
+        Some(included_field)
+    }
 }
 
 fn hooks_on_no_pods(base: &str, field: &str, what: &str, out: &mut Vec<Finding>) {
