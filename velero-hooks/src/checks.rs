@@ -642,7 +642,7 @@ fn post_hook_races_fs_backups(
             FS_BACKUPS_IN_BACKGROUND.before(),
             POST_HOOKS_WAIT_FOR_FS_BACKUPS.since()
         ),
-        "upgrade Velero to 1.16 or later; until then, expect these volumes to be read after the post hook has run",
+        "upgrade Velero to 1.15.1 or later; until then, expect these volumes to be read after the post hook has run",
     ));
 }
 

@@ -236,13 +236,13 @@ pub const WAIT_FOR_READY_UNSUPPORTED: Rule = rule(
     Warning,
     "wait-for-ready is not read by the Velero release predicted: the hook runs before the container is ready",
 );
-/// `pkg/backup/item_backupper.go` of Velero 1.14.0-1.15.2 (see
+/// `pkg/backup/item_backupper.go` and `pkg/backup/backup.go` of Velero 1.14.0-1.15.0 (see
 /// [`crate::version::post_hooks_race_fs_backups`]).
 pub const POST_HOOK_BEFORE_FS_BACKUP: Rule = rule(
     "HV090",
     "post-hook-before-fs-backup",
     Warning,
-    "on Velero 1.14-1.15 a post hook runs before the pod's file-system backups finish",
+    "on Velero 1.14.0-1.15.0 a post hook runs before the pod's file-system backups finish",
 );
 
 /// Every rule, whatever the hook source, for documentation and for tools that list codes.

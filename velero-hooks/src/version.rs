@@ -326,6 +326,25 @@ pub const EMPTY_INCLUDES_MEAN_ALL_AGAIN: Change = Change {
     what: "an empty includedNamespaces means every namespace even with wildcard excludes",
 };
 
+/// `includedNamespaces: ["*"]` no longer stops the expansion: with a wildcard in
+/// `excludedNamespaces`, `*` is expanded against the cluster's namespaces like any pattern
+/// (the `*` special case left `ShouldExpandWildcards`, `pkg/util/wildcard/expand.go`). Only
+/// on the 1.18 branch: [`STAR_INCLUDES_NOT_EXPANDED_AGAIN`] put it back, main never lost it.
+pub const STAR_INCLUDES_EXPANDED: Change = Change {
+    since: VeleroVersion::release(18, 1),
+    pr: 9587,
+    what: "`includedNamespaces: [\"*\"]` is expanded with wildcard exclusions",
+};
+
+/// `*` alone in `includedNamespaces` means "every namespace" again without expansion
+/// (`ShouldExpandWildcards`, `pkg/util/wildcard/expand.go`), undoing
+/// [`STAR_INCLUDES_EXPANDED`].
+pub const STAR_INCLUDES_NOT_EXPANDED_AGAIN: Change = Change {
+    since: VeleroVersion::release(18, 2),
+    pr: 9870,
+    what: "`includedNamespaces: [\"*\"]` is not expanded",
+};
+
 /// Whether `version` takes in no namespace when `includedNamespaces` is empty and
 /// `excludedNamespaces` has a wildcard: since [`NAMESPACE_WILDCARDS`] and before
 /// [`EMPTY_INCLUDES_MEAN_ALL_AGAIN`] (1.18.0 alone).
@@ -344,10 +363,11 @@ pub const FS_BACKUPS_IN_BACKGROUND: Change = Change {
 };
 
 /// Post hooks wait until the pod's PodVolumeBackups are Completed or Failed
-/// (`waitUntilPVBsProcessed` in `pkg/backup/backup.go`; Velero issue #8159).
+/// (`waitUntilPVBsProcessed` in `pkg/backup/backup.go`; Velero issue #8159). Made by PR
+/// #8509 for 1.16.0 and shipped first in 1.15.1 by its backport, PR #8517.
 pub const POST_HOOKS_WAIT_FOR_FS_BACKUPS: Change = Change {
-    since: VeleroVersion::release(16, 0),
-    pr: 8509,
+    since: VeleroVersion::release(15, 1),
+    pr: 8517,
     what: "backup post hooks wait for the pod's file-system backups",
 };
 

@@ -270,10 +270,11 @@ fn hooks_of_finished_pods_are_attempted_on_1_12_and_skipped_since_1_13() {
 }
 
 /// Velero 1.14.0 started file-system backups in the background (PR #7571) and ran post
-/// hooks without waiting for them until 1.16.0 (PR #8509, issue #8159): an unfreeze post
+/// hooks without waiting for them until 1.15.1 (PR #8517, the backport of PR #8509; issue
+/// #8159): an unfreeze post
 /// hook on a pod whose volumes are opted into file-system backup runs while they are read.
 #[test]
-fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
+fn post_hooks_race_file_system_backups_on_1_14_0_to_1_15_0() {
     let annotations = json!({
         "pre.hook.backup.velero.io/command": "[\"/sbin/fsfreeze\", \"--freeze\", \"/data\"]",
         "pre.hook.backup.velero.io/on-error": "Fail",
@@ -284,7 +285,8 @@ fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
     for (release, expected) in [
         ("1.13.2", false),
         ("1.14.0", true),
-        ("1.15.2", true),
+        ("1.15.0", true),
+        ("1.15.1", false),
         ("1.16.0", false),
         ("main", false),
     ] {
@@ -303,7 +305,7 @@ fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
                 finding.velero_does.contains("PR #7571")
                     && finding
                         .velero_does
-                        .contains("Velero 1.16.0 and later (PR #8509)"),
+                        .contains("Velero 1.15.1 and later (PR #8517)"),
                 "{}",
                 finding.velero_does
             );
@@ -331,7 +333,7 @@ fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
         find(&findings, "HV090").subject.text(),
         "spec.hooks.resources[0].post[0].exec.command"
     );
-    let findings = planned("Backup", spec.clone(), &[pod("p", volumes)], v("1.16.0"));
+    let findings = planned("Backup", spec.clone(), &[pod("p", volumes)], v("1.15.1"));
     assert!(!codes(&findings).contains(&"HV090"));
 
     // A Backup (or a Schedule's template) that backs up every volume by file system is
@@ -347,12 +349,12 @@ fn post_hooks_race_file_system_backups_on_1_14_and_1_15() {
     assert!(finding.problem.contains("defaultVolumesToFsBackup"));
     let schedule = json!({"schedule": "@daily", "template": every_volume.clone()});
     assert_eq!(
-        find(&check(&object("Schedule", schedule), v("1.15.2")), "HV090")
+        find(&check(&object("Schedule", schedule), v("1.15.0")), "HV090")
             .subject
             .text(),
         "spec.template.hooks.resources[0].post[0].exec.command"
     );
-    assert!(!codes(&check(&object("Backup", every_volume), v("1.16.0"))).contains(&"HV090"));
+    assert!(!codes(&check(&object("Backup", every_volume), v("1.15.1"))).contains(&"HV090"));
 }
 
 /// Velero 1.18.0 expanded an empty includedNamespaces together with wildcard exclusions

@@ -358,7 +358,7 @@ fn every_rule_has_a_row() {
     let mut covered: Vec<&str> = rows.iter().flat_map(|(_, c)| c.iter().copied()).collect();
     covered.extend(["HV032", "HV060"]); // need other object shapes: see their own tests
     covered.push("HV082"); // only on Velero 1.12: tests/releases.rs
-    covered.push("HV090"); // only on Velero 1.14-1.15: tests/releases.rs
+    covered.push("HV090"); // only on Velero 1.14.0-1.15.0: tests/releases.rs
     // Velero objects' rules (HV1xx) have their own table: tests/spec_rules.rs.
     for rule in RULES.iter().filter(|r| r.code.starts_with("HV0")) {
         assert!(

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use super::glob::{Glob, GlobError, list_matches};
 use super::selector::LabelSelector;
-use crate::version::{NAMESPACE_WILDCARDS, VeleroVersion, empty_includes_expand_to_nothing};
+use crate::version::{
+    NAMESPACE_WILDCARDS, STAR_INCLUDES_EXPANDED, STAR_INCLUDES_NOT_EXPANDED_AGAIN, VeleroVersion,
+    empty_includes_expand_to_nothing,
+};
 
 /// A resource name as `discovery.Helper.ResourceFor` resolves it (case-insensitive;
 /// plural, singular or short name; `name.group`).
@@ -193,11 +196,13 @@ pub fn is_wildcard(pattern: &str) -> bool {
 }
 
 /// `wildcard.ShouldExpandWildcards`: some pattern has `*`, `?` or `[`, and the inclusions
-/// are neither empty nor `*`. Releases before [`NAMESPACE_WILDCARDS`] never expand.
+/// are neither empty nor `*` (1.18.1 expands `*` too). Releases before
+/// [`NAMESPACE_WILDCARDS`] never expand.
 pub fn expands_wildcards(included: &[String], excluded: &[String], version: VeleroVersion) -> bool {
+    let star_expanded = version.between(&STAR_INCLUDES_EXPANDED, &STAR_INCLUDES_NOT_EXPANDED_AGAIN);
     version.has(&NAMESPACE_WILDCARDS)
         && !included.is_empty()
-        && !included.iter().any(|i| i == "*")
+        && (star_expanded || !included.iter().any(|i| i == "*"))
         && included.iter().chain(excluded).any(|p| is_wildcard(p))
 }
 
@@ -377,6 +382,29 @@ mod tests {
             .unwrap();
             assert_eq!(scope.includes(ns), *expected, "{inc:?} {exc:?} {ns}");
         }
+        // 1.18.1 alone expands `*` too, so there the pattern that does not compile fails
+        // the backup instead of ending the walk of the exclusions.
+        let release = |text| VeleroVersion::parse(text).unwrap();
+        let with_bad_exclusion = |version| {
+            NamespaceScope::new(
+                strings(&["*"]),
+                strings(&["[a-cx]", "kube-system"]),
+                &active,
+                version,
+            )
+        };
+        assert!(with_bad_exclusion(release("1.18.0")).is_ok());
+        assert!(with_bad_exclusion(release("1.18.1")).is_err());
+        assert!(with_bad_exclusion(release("1.18.2")).is_ok());
+        assert!(with_bad_exclusion(VeleroVersion::MAIN).is_ok());
+        let expanded = NamespaceScope::new(
+            strings(&["*"]),
+            strings(&["kube-*"]),
+            &active,
+            release("1.18.1"),
+        )
+        .unwrap();
+        assert!(expanded.includes("blog") && !expanded.includes("kube-system"));
         // Expansion compiles each pattern: one that does not compile fails the backup.
         assert!(
             NamespaceScope::new(

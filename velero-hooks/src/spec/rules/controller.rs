@@ -157,15 +157,18 @@ pub fn check_backup_controller(
     if spec.uses_old_resource_filters() && spec.uses_new_resource_filters() {
         refuse(&mut out, &BACKUP_RESOURCE_LISTS, "includedResources", "the old filters (includedResources, excludedResources, includeClusterResources) and the new ones (*ScopedResources) are both used: they cannot be used together".to_owned(), "use either the old or the new resource filters");
     }
-    let resource_lists: Vec<(&str, Vec<String>)> = if spec.uses_old_resource_filters() {
+    // (field, the words Velero's message uses for the lists, errors)
+    let resource_lists: Vec<(&str, &str, Vec<String>)> = if spec.uses_old_resource_filters() {
         vec![(
             "excludedResources",
+            "",
             includes_excludes_errors(&spec.included_resources, &spec.excluded_resources),
         )]
     } else {
         vec![
             (
                 "excludedClusterScopedResources",
+                "cluster-scoped ",
                 scoped_errors(
                     &spec.included_cluster_scoped_resources,
                     &spec.excluded_cluster_scoped_resources,
@@ -173,6 +176,7 @@ pub fn check_backup_controller(
             ),
             (
                 "excludedNamespaceScopedResources",
+                "namespace-scoped ",
                 scoped_errors(
                     &spec.included_namespace_scoped_resources,
                     &spec.excluded_namespace_scoped_resources,
@@ -180,13 +184,13 @@ pub fn check_backup_controller(
             ),
         ]
     };
-    for (field, errors) in resource_lists {
+    for (field, scope, errors) in resource_lists {
         for error in errors {
             refuse(
                 &mut out,
                 &BACKUP_RESOURCE_LISTS,
                 field,
-                format!("Invalid included/excluded resource lists: {error}"),
+                format!("Invalid {scope}included/excluded resource lists: {error}"),
                 "list `*` alone or names, and never the same name in both lists",
             );
         }
