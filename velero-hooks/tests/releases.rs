@@ -527,6 +527,31 @@ fn fields_are_known_from_the_release_whose_crd_declares_them() {
         "command": ["/bin/true"], "onError": "Fail", "waitTimeout": "1m", "waitForReady": true}}]}]}});
     let findings = check(&object("Restore", restore), v("1.12"));
     assert_eq!(codes(&findings), ["HV082"]);
+
+    // Fields only Velero main declares: known there, unknown to the latest release.
+    let schedule = json!({"schedule": "@daily", "template": {"backupType": "Full",
+        "metadata": {"annotations": {"team": "db"}}}});
+    let unknown_in_schedule = |version: &str| {
+        check(&object("Schedule", schedule.clone()), v(version))
+            .into_iter()
+            .filter(|f| f.code == "HV116")
+            .map(|f| f.subject.text().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        unknown_in_schedule("1.18.2"),
+        [
+            "spec.template.backupType",
+            "spec.template.metadata.annotations"
+        ]
+    );
+    assert!(unknown_in_schedule("main").is_empty());
+    let restore = json!({"backupName": "b", "skipDefaultResourceModifier": true});
+    assert_eq!(
+        codes(&check(&object("Restore", restore.clone()), v("1.18.2"))),
+        ["HV116"]
+    );
+    assert!(check(&object("Restore", restore), v("main")).is_empty());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 """Writes declared.rs: every field Velero's CRDs declare for Backup, Schedule and Restore,
 with the first release that declares it, read from the CRDs of a Velero git repository.
 
-    python3 generate.py VELERO_GIT_DIR v1.12.0 v1.12.1 ... v1.18.1 main > declared.rs
+    python3 generate.py VELERO_GIT_DIR v1.12.0 v1.12.1 ... v1.18.2 main > declared.rs
 
 Each tag's config/crd/v1/bases/velero.io_{backups,schedules,restores}.yaml is flattened into
 paths: `a.b` for a property, `a[]` for list items, `a.*` for map values. Below a node with
