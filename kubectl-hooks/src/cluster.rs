@@ -10,6 +10,7 @@ use kube::{Client, Config};
 use velero_hooks::duration::parse_go_duration;
 
 use crate::cli::GlobalArgs;
+use crate::commands::unusable;
 
 /// A client and the namespace the command works in.
 pub struct Cluster {
@@ -23,6 +24,23 @@ pub struct Cluster {
 impl Cluster {
     pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Self> {
         let kubeconfig = read_kubeconfig(global.kubeconfig.as_deref())?;
+        if let Some(context) = &global.context
+            && !kubeconfig.contexts.iter().any(|c| &c.name == context)
+        {
+            let known: Vec<&str> = kubeconfig
+                .contexts
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            return Err(unusable(anyhow::anyhow!(
+                "context \"{context}\" does not exist in the kubeconfig (its contexts: {}; `kubectl config get-contexts` lists them)",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
         let options = KubeConfigOptions {
             context: global.context.clone(),
             ..KubeConfigOptions::default()
@@ -30,7 +48,7 @@ impl Cluster {
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .context("invalid kubeconfig")?;
-        if let Some(timeout) = request_timeout(&global.request_timeout)? {
+        if let Some(timeout) = request_timeout(&global.request_timeout).map_err(unusable)? {
             config.connect_timeout = Some(timeout);
             config.read_timeout = Some(timeout);
             config.write_timeout = Some(timeout);

@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let text = format!("{err:#}");
-            if err.downcast_ref::<cluster::NoKubeconfig>().is_some() {
+            if err.downcast_ref::<cluster::NoKubeconfig>().is_some()
+                || err.downcast_ref::<commands::UnusableInput>().is_some()
+            {
                 eprintln!("error: {text}");
                 return ExitCode::from(commands::EXIT_BAD_INPUT);
             }

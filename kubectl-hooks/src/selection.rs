@@ -76,7 +76,7 @@ impl Selection {
                     Ok((parse_kind(kind)?, name.to_owned()))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            return Ok(Selection::Named(named));
+            return Ok(Selection::Named(without_repeats(named)));
         }
         let kind = parse_kind(first)?;
         match (&resources[1..], selector) {
@@ -92,9 +92,9 @@ impl Selection {
                 kind.kind.to_ascii_lowercase()
             ),
             (_, Some(_)) => bail!("give names or -l SELECTOR, not both"),
-            (names, None) => Ok(Selection::Named(
+            (names, None) => Ok(Selection::Named(without_repeats(
                 names.iter().map(|n| (kind, n.clone())).collect(),
-            )),
+            ))),
         }
     }
 
@@ -121,6 +121,18 @@ impl Selection {
             }
         }
     }
+}
+
+/// The objects named, each once, in the order first named: `pod/db pod/db` (or `po/db
+/// pods/db`) must not annotate twice, nor run a pod's hooks twice.
+fn without_repeats(
+    named: Vec<(&'static WorkloadKind, String)>,
+) -> Vec<(&'static WorkloadKind, String)> {
+    let mut seen = std::collections::HashSet::new();
+    named
+        .into_iter()
+        .filter(|(kind, name)| seen.insert((kind.kind, name.clone())))
+        .collect()
 }
 
 /// Kind, namespace (if written) and name of every pod or workload in the manifests.
@@ -258,6 +270,27 @@ mod tests {
         assert!(
             Selection::parse(&strings(&["deploy/web"]), None, &[PathBuf::from("x.yaml")]).is_err()
         );
+    }
+
+    #[test]
+    fn names_each_object_once() {
+        let selection = Selection::parse(
+            &strings(&["pod/db", "po/db", "pods/db", "deploy/db"]),
+            None,
+            &[],
+        )
+        .unwrap();
+        let Selection::Named(named) = selection else {
+            panic!("{selection:?}")
+        };
+        let kinds: Vec<&str> = named.iter().map(|(k, _)| k.kind).collect();
+        assert_eq!(kinds, ["Pod", "Deployment"]);
+        let Selection::Named(named) =
+            Selection::parse(&strings(&["pods", "db", "web", "db"]), None, &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(named.len(), 2);
     }
 
     #[test]

@@ -19,11 +19,22 @@ pub async fn resolve(cluster: &Cluster, global: &GlobalArgs) -> VeleroVersion {
     let namespace = &global.velero_namespace;
     let (version, reason) = match velero_image(cluster, namespace).await {
         Ok(Some((deployment, image))) => {
-            match image_tag(&image).and_then(VeleroVersion::from_image_tag) {
-                Some(version) => (
-                    version,
-                    format!("deployment {deployment} -n {namespace} runs {image}"),
-                ),
+            let tag = image_tag(&image).unwrap_or_default();
+            match VeleroVersion::from_image_tag(tag) {
+                Some(version) => {
+                    let mut reason = format!("deployment {deployment} -n {namespace} runs {image}");
+                    // A release this build does not know: say that the prediction is the closest.
+                    if let Some(named) = VeleroVersion::release_in_tag(tag)
+                        && version != VeleroVersion::MAIN
+                        && named != version.to_string()
+                    {
+                        reason.push_str(&format!(
+                            ", Velero {named}, which this build does not know ({}): the closest is predicted",
+                            VeleroVersion::accepted()
+                        ));
+                    }
+                    (version, reason)
+                }
                 None => (
                     VeleroVersion::LATEST_RELEASE,
                     format!(

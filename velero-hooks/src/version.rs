@@ -62,10 +62,14 @@ impl VeleroVersion {
     }
 
     /// The release predicted for a Velero image tag (`v1.14.1`, `1.15.2-debian-12-r3`,
-    /// `v1.16.0-rc.1`). A patch newer than this build knows is predicted as the latest known
-    /// patch of its line, a release line newer than 1.18 as `main`; `None` when the tag names
-    /// no release (`latest`, `main`, a digest).
+    /// `v1.16.0-rc.1`, `main`). A patch newer than this build knows is predicted as the
+    /// latest known patch of its line, a release line newer than 1.18 as `main`, a release
+    /// older than 1.12 as 1.12.0 (the closest); `None` when the tag names no release
+    /// (`latest`, a digest). [`Self::release_in_tag`] says what the tag named.
     pub fn from_image_tag(tag: &str) -> Option<Self> {
+        if tag == "main" {
+            return Some(Self::Main);
+        }
         let text = tag.strip_prefix('v').unwrap_or(tag);
         let end = text
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -74,8 +78,22 @@ impl VeleroVersion {
         if minor > RELEASE_LINES[RELEASE_LINES.len() - 1].0 {
             return Some(Self::Main);
         }
+        if minor < RELEASE_LINES[0].0 {
+            return Some(Self::OLDEST);
+        }
         let latest = latest_patch(minor)?;
         Some(Self::release(minor, patch.unwrap_or(latest).min(latest)))
+    }
+
+    /// The `1.MINOR.PATCH` an image tag names, when it names one: compared with
+    /// [`Self::from_image_tag`], it tells when the prediction is only the closest release.
+    pub fn release_in_tag(tag: &str) -> Option<&str> {
+        let text = tag.strip_prefix('v').unwrap_or(tag);
+        let end = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let release = text[..end].trim_end_matches('.');
+        (release.split('.').count() == 3 && split_release(release).is_some()).then_some(release)
     }
 
     /// Every release this build knows, oldest first, then `main`.
@@ -422,7 +440,14 @@ mod tests {
         assert_eq!(tag("v1.18.7"), Some(VeleroVersion::LATEST_RELEASE));
         assert_eq!(tag("v1.20.0"), Some(VeleroVersion::Main));
         assert_eq!(tag("v1.17"), Some(VeleroVersion::release(17, 2)));
-        for unknown in ["latest", "main", "v1.11.1", "sha256", ""] {
+        assert_eq!(tag("main"), Some(VeleroVersion::Main));
+        assert_eq!(tag("v1.11.1"), Some(VeleroVersion::OLDEST));
+        assert_eq!(
+            VeleroVersion::release_in_tag("v1.18.9-rc.1"),
+            Some("1.18.9")
+        );
+        assert_eq!(VeleroVersion::release_in_tag("v1.17"), None);
+        for unknown in ["latest", "sha256", ""] {
             assert_eq!(tag(unknown), None, "{unknown}");
         }
     }

@@ -16,7 +16,7 @@ use velero_hooks::normalize::{Normalizations, normalize};
 use velero_hooks::workload::find_kind;
 use velero_hooks::{Finding, ObjectReport, Severity, VeleroVersion, WorkloadKind, locate};
 
-use super::{EXIT_FAILURE, EXIT_OK};
+use super::{EXIT_FAILURE, EXIT_OK, unusable};
 use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, block_on};
 use crate::edit::{self, AnnotationEdit, Changes, DryRun, Plan};
@@ -108,7 +108,17 @@ impl HookEdit {
                 bail!("give the command either with --command or after `--`, not both")
             }
             (Some(json), true) => Some(json.clone()),
-            (None, false) => Some(velero_hooks::command::to_json_array(&args.argv)),
+            (None, false) => {
+                if let [word] = args.argv.as_slice()
+                    && serde_json::from_str::<Vec<String>>(word).is_ok()
+                {
+                    bail!(
+                        "the word after `--` is a JSON array, so Velero would run a program named `{word}`: \
+                         give the words themselves (`-- /bin/sync`) or the array as --command '{word}'"
+                    );
+                }
+                Some(velero_hooks::command::to_json_array(&args.argv))
+            }
             (None, true) => None,
         };
         if command.as_deref() == Some("") {
@@ -258,11 +268,12 @@ impl AnnotationEdit for HookEdit {
 }
 
 pub fn run(global: &GlobalArgs, args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
-    let edit = HookEdit::from_args(args, global.velero_version)?;
+    let edit = HookEdit::from_args(args, global.velero_version).map_err(unusable)?;
     if args.local {
         return run_local(global, args, &edit);
     }
-    let selection = Selection::parse(&args.resources, args.selector.as_deref(), &args.files)?;
+    let selection = Selection::parse(&args.resources, args.selector.as_deref(), &args.files)
+        .map_err(unusable)?;
     block_on(run_live(global, args, &edit, &selection))?
 }
 

@@ -20,6 +20,18 @@ pub const EXIT_FAILURE: u8 = 1;
 /// The input could not be used (unreadable file, invalid YAML, bad flags).
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+/// Arguments, flags or configuration a command cannot use: exit status 2 whatever the
+/// command, as for a usage error (1 is kept for what was checked and found wrong, or refused
+/// by the server).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnusableInput(pub String);
+
+/// `err` as [`UnusableInput`], its whole chain of causes kept in the message.
+pub fn unusable(err: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(UnusableInput(format!("{err:#}")))
+}
+
 pub fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
     // Offline, the flag or the latest release; online commands ask the cluster.
     cli.global.velero_version = cli.global.velero_version_flag.unwrap_or_default();

@@ -10,7 +10,7 @@ use velero_hooks::keys::Family;
 use velero_hooks::{Finding, ObjectReport};
 
 use super::annotate::{ObjectFormat, print_objects};
-use super::{EXIT_FAILURE, EXIT_OK};
+use super::{EXIT_FAILURE, EXIT_OK, unusable};
 use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, block_on};
 use crate::edit::{self, AnnotationEdit, Changes, DryRun};
@@ -94,7 +94,8 @@ impl AnnotationEdit for RemoveEdit {
 }
 
 pub fn run(global: &GlobalArgs, args: &RemoveArgs) -> anyhow::Result<ExitCode> {
-    let selection = Selection::parse(&args.resources, args.selector.as_deref(), &[])?;
+    let selection =
+        Selection::parse(&args.resources, args.selector.as_deref(), &[]).map_err(unusable)?;
     block_on(run_live(global, args, &selection))?
 }
 

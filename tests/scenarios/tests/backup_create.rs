@@ -259,8 +259,9 @@ fn another_velero_namespace_and_bad_flags() {
         "{}",
         stderr(&out)
     );
+    // A flag value the command cannot use: exit 2, as for every unusable input.
     let out = world.hooks(&["backup", "create", "b1", "--ttl", "30d"]);
-    expect_exit(&out, 1);
+    expect_exit(&out, 2);
     assert!(
         stderr(&out).contains("invalid --ttl `30d`"),
         "{}",

@@ -514,6 +514,21 @@ fn local_edits_a_manifest_without_a_cluster() {
     assert_eq!(expect_exit(&out, 1), "");
     assert!(stderr(&out).contains("error HV031"), "{}", stderr(&out));
     assert!(stderr(&out).contains("deploy.yaml:9"), "{}", stderr(&out));
+
+    // A JSON array quoted after `--` is one word: Velero would run a program named `["/bin/sync"]`.
+    let out = backend
+        .plugin()
+        .args(["annotate", "--local", "-f"])
+        .arg(&file)
+        .args(["--phase", "post", "--", r#"["/bin/sync"]"#])
+        .output()
+        .unwrap();
+    assert_eq!(expect_exit(&out, 2), "");
+    assert!(
+        stderr(&out).contains(r#"--command '["/bin/sync"]'"#),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -143,6 +143,28 @@ fn get_json_names_the_schedule_and_reports_a_missing_container() {
 }
 
 #[test]
+fn backup_plan_of_a_live_schedule_names_its_own_paths() {
+    let world = world();
+    let out = world.hooks(&["backup", "plan", "--schedule", "nightly", "-o", "json"]);
+    let report: Value = serde_json::from_str(&expect_exit(&out, 0)).unwrap();
+    let paths: Vec<&str> = report["plans"][0]["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["findings"].as_array().unwrap())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"spec.template.hooks.resources[0].pre[0].exec.onError"),
+        "{report}"
+    );
+    assert!(
+        paths.iter().all(|p| !p.starts_with("spec.hooks")),
+        "{report}"
+    );
+}
+
+#[test]
 fn an_unknown_schedule_is_an_error_naming_it() {
     let world = world();
     let out = world.hooks(&["-n", "shop", "get", "--schedule", "nope"]);

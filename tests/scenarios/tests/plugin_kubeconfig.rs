@@ -45,13 +45,18 @@ fn kubeconfig_files_merge_and_context_selects() {
         &["--context", &our_context],
     );
     assert!(expect_exit(&out, 0).contains("deployment/web"));
-    // An unknown context is named.
+    // An unknown context is named, with the ones there are: unusable input, exit 2.
     let out = get(
         &joined(&elsewhere, &backend.kubeconfig),
         &["--context", "nope"],
     );
-    expect_exit(&out, 1);
-    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("context \"nope\" does not exist")
+            && stderr(&out).contains(&our_context),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -460,4 +460,16 @@ fn pods_of_a_workload_and_a_finished_pod() {
     let out = backend.hooks(&["test", "done"]);
     let text = expect_exit(&out, 0);
     assert!(text.contains("SKIPPED: the pod is Succeeded"), "{text}");
+    // The same verdicts for scripts: skipped since 1.13, a failure Velero 1.12 would see.
+    let out = backend.hooks(&["test", "done", "-o", "json"]);
+    expect_exit(&out, 0);
+    let hooks = json_hooks(&out);
+    assert_eq!(hooks[0]["result"], "skipped", "{hooks:?}");
+    assert!(hooks[0]["reason"].as_str().unwrap().contains("Succeeded"));
+    let out = backend.hooks(&["test", "done", "-o", "yaml", "--velero-version", "1.12"]);
+    let text = expect_exit(&out, 1);
+    assert!(
+        text.contains("result: notRun") && text.contains("still runs its hooks and they fail"),
+        "{text}"
+    );
 }

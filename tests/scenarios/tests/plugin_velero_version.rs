@@ -134,11 +134,34 @@ fn without_a_velero_deployment_the_latest_release_is_predicted_and_said() {
 
 #[test]
 fn an_image_without_a_release_tag_falls_back_to_the_latest_release() {
-    let world = world(Some(velero_deployment("velero", "velero/velero:main")));
+    let world = world(Some(velero_deployment("velero", "velero/velero:latest")));
     let out = world.hooks(&["-n", "shop", "get", "pods"]);
     let err = stderr(&out);
     assert!(
-        err.contains("Predicting Velero 1.18.2, the latest release: the image of deployment velero -n velero (velero/velero:main) names no release"),
+        err.contains("Predicting Velero 1.18.2, the latest release: the image of deployment velero -n velero (velero/velero:latest) names no release"),
         "{err}"
     );
+}
+
+#[test]
+fn main_images_and_releases_this_build_does_not_know_are_said() {
+    for (image, said) in [
+        (
+            "velero/velero:main",
+            "Predicting Velero main, deployment velero -n velero runs velero/velero:main (",
+        ),
+        (
+            "velero/velero:v1.11.0",
+            "Predicting Velero 1.12.0, deployment velero -n velero runs velero/velero:v1.11.0, Velero 1.11.0, which this build does not know",
+        ),
+        (
+            "velero/velero:v1.18.9",
+            "Predicting Velero 1.18.2, deployment velero -n velero runs velero/velero:v1.18.9, Velero 1.18.9, which this build does not know",
+        ),
+    ] {
+        let world = world(Some(velero_deployment("velero", image)));
+        let out = world.hooks(&["-n", "shop", "get", "pods"]);
+        let err = stderr(&out);
+        assert!(err.contains(said), "{image}: {err}");
+    }
 }

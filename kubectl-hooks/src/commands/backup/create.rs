@@ -15,12 +15,12 @@ use velero_hooks::spec::plan::PodPlan;
 use velero_hooks::spec::scope::{NamespaceScope, backup_takes_in_pods};
 use velero_hooks::spec::selector::LabelSelector;
 use velero_hooks::spec::{Inventory, ObjectPlan, VeleroObject, VeleroSpec, plan};
-use velero_hooks::{Finding, VeleroVersion};
+use velero_hooks::{Finding, Subject, VeleroVersion};
 
 use super::api::{self, Backup};
 use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, describe_api_error};
-use crate::commands::{EXIT_FAILURE, EXIT_OK};
+use crate::commands::{EXIT_FAILURE, EXIT_OK, unusable};
 use crate::render::{Table, finding_block};
 
 #[derive(Debug, Args)]
@@ -75,7 +75,7 @@ pub async fn run(
     velero_namespace: &str,
     args: &CreateArgs,
 ) -> anyhow::Result<ExitCode> {
-    let spec = build_spec(args)?;
+    let spec = build_spec(args).map_err(unusable)?;
     let preflight = preflight(cluster, &spec, global.velero_version).await?;
     print!(
         "{}",
@@ -241,6 +241,21 @@ pub struct Preflight {
 }
 
 impl Preflight {
+    /// The preflight of a Schedule's `spec.template`, planned as a Backup: its findings'
+    /// paths as they are in the Schedule (`spec.template.hooks...`, not `spec.hooks...`).
+    pub fn in_schedule_template(mut self) -> Self {
+        let findings = self
+            .spec_findings
+            .iter_mut()
+            .chain(self.pods.iter_mut().flat_map(|p| p.findings.iter_mut()));
+        for finding in findings {
+            if let Subject::Spec(path) = &finding.subject {
+                finding.subject = Subject::Spec(path.replacen("spec.", "spec.template.", 1));
+            }
+        }
+        self
+    }
+
     /// The preflight as the planner's result, for `backup plan --schedule`.
     pub fn into_plan(self, kind: velero_hooks::spec::VeleroKind, name: &str) -> ObjectPlan {
         ObjectPlan {

@@ -186,17 +186,32 @@ pub struct HookRun {
     pub phase: String,
     /// `annotation` or `spec` (`backupSpec` before Velero 1.13).
     pub source: String,
+    /// The fields below are `null` in JSON where the log line does not give them.
+    #[serde(serialize_with = "empty_as_null")]
     pub name: String,
+    #[serde(serialize_with = "empty_as_null")]
     pub container: String,
-    /// The argv when the log gives it as a list (JSON format); else as printed.
-    pub command: Vec<String>,
+    /// The argv when the log gives it as a list (JSON format); `None` from the text
+    /// format, whose `[/bin/sh -c a b]` cannot tell where one argument ends.
+    pub command: Option<Vec<String>>,
     /// `hookCommand` as Velero printed it (`[/bin/ls -a]` in text format).
+    #[serde(serialize_with = "empty_as_null")]
     pub command_text: String,
+    #[serde(serialize_with = "empty_as_null")]
     pub on_error: String,
+    #[serde(serialize_with = "empty_as_null")]
     pub timeout: String,
     pub outcome: Outcome,
     pub stdout: Option<String>,
     pub stderr: Option<String>,
+}
+
+fn empty_as_null<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    if text.is_empty() {
+        serializer.serialize_none()
+    } else {
+        serializer.serialize_str(text)
+    }
 }
 
 /// The pod a line names (`namespace`/`name` fields, or `pod=ns/name`).
@@ -230,10 +245,7 @@ pub fn hook_runs(log: &str) -> Vec<HookRun> {
                 source: entry.field("hookSource").unwrap_or_default().to_owned(),
                 name: entry.field("hookName").unwrap_or_default().to_owned(),
                 container: entry.field("hookContainer").unwrap_or_default().to_owned(),
-                command: entry
-                    .command
-                    .clone()
-                    .unwrap_or_else(|| vec![command_text.clone()]),
+                command: entry.command.clone(),
                 command_text,
                 on_error: entry.field("hookOnError").unwrap_or_default().to_owned(),
                 timeout: entry
@@ -287,7 +299,7 @@ pub fn hook_runs(log: &str) -> Vec<HookRun> {
                 source: entry.field("hookSource").unwrap_or_default().to_owned(),
                 name: entry.field("hookName").unwrap_or_default().to_owned(),
                 container: entry.field("hookContainer").unwrap_or_default().to_owned(),
-                command: Vec::new(),
+                command: None,
                 command_text: entry.field("hookCommand").unwrap_or_default().to_owned(),
                 on_error: entry.field("hookOnError").unwrap_or_default().to_owned(),
                 timeout: String::new(),
@@ -437,7 +449,10 @@ not a log line at all
 "#;
         let runs = hook_runs(log);
         assert_eq!(runs.len(), 2);
-        assert_eq!(runs[0].command, ["/sbin/fsfreeze", "--freeze", "/data dir"]);
+        assert_eq!(
+            runs[0].command.as_deref(),
+            Some(&["/sbin/fsfreeze", "--freeze", "/data dir"].map(String::from)[..])
+        );
         assert_eq!(runs[0].command_text, "[/sbin/fsfreeze --freeze /data dir]");
         assert_eq!(runs[0].name, "<from-annotation>");
         assert_eq!(runs[0].timeout, "30s");

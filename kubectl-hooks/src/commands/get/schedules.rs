@@ -75,7 +75,8 @@ pub async fn by_pod(
             .unwrap_or_default();
         let preflight = create::preflight(cluster, &template, version)
             .await
-            .with_context(|| format!("planning {source} -n {velero_namespace}"))?;
+            .with_context(|| format!("planning {source} -n {velero_namespace}"))?
+            .in_schedule_template();
         if preflight.refused {
             let errors = preflight
                 .spec_findings
@@ -90,18 +91,10 @@ pub async fn by_pod(
             continue;
         }
         for pod in preflight.pods {
-            // The preflight plans the template as a Backup: its paths start at `spec.`.
             let spec_findings: Vec<Finding> = pod
                 .findings
                 .into_iter()
-                .filter_map(|mut f| {
-                    let Subject::Spec(path) = &f.subject else {
-                        return None;
-                    };
-                    let in_template = path.replacen("spec.", "spec.template.", 1);
-                    f.subject = Subject::Spec(in_template);
-                    Some(f)
-                })
+                .filter(|f| matches!(f.subject, Subject::Spec(_)))
                 .collect();
             let hooks = out.entry((pod.namespace, pod.name)).or_default();
             for hook in pod

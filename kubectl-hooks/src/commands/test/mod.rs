@@ -206,21 +206,29 @@ async fn test_pod(
             // "Pod entered phase <p> before some post-backup exec hooks ran" and counts the
             // hook as attempted, not failed; before, its exec fails like this test's would.
             if matches!(pod.phase.as_str(), "Succeeded" | "Failed") {
-                report.verdict = Verdict::Skipped(if version.has(&FINISHED_PODS_SKIPPED) {
-                    format!(
-                        "the pod is {}: Velero skips its hooks without counting a failure",
-                        pod.phase
-                    )
+                report.verdict = if version.has(&FINISHED_PODS_SKIPPED) {
+                    Verdict::Skipped {
+                        reason: format!(
+                            "the pod is {}: Velero skips its hooks without counting a failure",
+                            pod.phase
+                        ),
+                    }
                 } else {
-                    format!(
-                        "the pod is {}: Velero {version} still runs its hooks and they fail (the API server refuses exec in a completed pod); this test does not try",
-                        pod.phase
-                    )
-                });
+                    Verdict::NotRun {
+                        reason: format!(
+                            "the pod is {}: Velero {version} still runs its hooks and they fail (the API server refuses exec in a completed pod); this test does not try",
+                            pod.phase
+                        ),
+                    }
+                };
             } else if let Some(reason) = &stop_phase {
-                report.verdict = Verdict::NotRun(reason.clone());
+                report.verdict = Verdict::NotRun {
+                    reason: reason.clone(),
+                };
             } else if interrupted_before {
-                report.verdict = Verdict::NotRun("interrupted before it started".to_owned());
+                report.verdict = Verdict::NotRun {
+                    reason: "interrupted before it started".to_owned(),
+                };
             } else {
                 match mode {
                     Mode::DryRun => report.verdict = Verdict::WouldRun,

@@ -30,9 +30,13 @@ pub enum Verdict {
     Failed,
     TimedOut,
     Interrupted,
-    NotRun(String),
+    NotRun {
+        reason: String,
+    },
     /// Velero skips the hook and does not count it as failed.
-    Skipped(String),
+    Skipped {
+        reason: String,
+    },
     WouldRun,
     /// `--check`: the program can be started.
     CanStart,
@@ -47,7 +51,7 @@ impl Verdict {
         matches!(
             self,
             Verdict::Ok
-                | Verdict::Skipped(_)
+                | Verdict::Skipped { .. }
                 | Verdict::WouldRun
                 | Verdict::CanStart
                 | Verdict::CannotTell
@@ -311,8 +315,8 @@ fn print_text(r: &HookReport, mode: Mode) {
         Verdict::Failed => format!("FAILED (on-error {})", r.on_error.as_str()),
         Verdict::TimedOut => format!("TIMED OUT (on-error {})", r.on_error.as_str()),
         Verdict::Interrupted => "INTERRUPTED".to_owned(),
-        Verdict::NotRun(why) => format!("NOT RUN: {why}"),
-        Verdict::Skipped(why) => format!("SKIPPED: {why}"),
+        Verdict::NotRun { reason } => format!("NOT RUN: {reason}"),
+        Verdict::Skipped { reason } => format!("SKIPPED: {reason}"),
         Verdict::WouldRun => "WOULD RUN".to_owned(),
         Verdict::CanStart => "CAN START".to_owned(),
         Verdict::CannotStart => "CANNOT START".to_owned(),

@@ -13,7 +13,7 @@ use velero_hooks::spec::{Inventory, VeleroObject, plan};
 use super::{TestArgs, name_of};
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
-use crate::selection::{Selection, read_documents};
+use crate::selection::{Selection, parse_kind, read_documents};
 
 /// A selected pod and its effective hooks, in Velero's run order.
 pub struct PodHooks {
@@ -149,7 +149,12 @@ async fn velero_objects(
 async fn selected_pods(cluster: &Cluster, args: &TestArgs) -> Result<Vec<Value>, TargetError> {
     let resources: Vec<String> = match (args.resources.as_slice(), &args.selector) {
         ([], Some(_)) => vec!["pods".to_owned()],
-        ([one], None) if !one.contains('/') => vec![format!("pod/{one}")],
+        // `test db-0 db-1`: pod names, as the usage says (`TYPE NAME...` starts with a kind).
+        (names @ [first, ..], None)
+            if !names.iter().any(|n| n.contains('/')) && parse_kind(first).is_err() =>
+        {
+            names.iter().map(|n| format!("pod/{n}")).collect()
+        }
         (r, _) => r.to_vec(),
     };
     let selection = Selection::parse(&resources, args.selector.as_deref(), &[])
@@ -163,6 +168,17 @@ async fn selected_pods(cluster: &Cluster, args: &TestArgs) -> Result<Vec<Value>,
         }
         pods.extend(running_pods_of(cluster, &object).await?);
     }
+    // A pod named and also run by a workload named is tested once: its hooks freeze and
+    // thaw, and running them twice is not what a backup does.
+    let mut seen = std::collections::HashSet::new();
+    pods.retain(|pod| {
+        seen.insert((
+            pod.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            name_of(pod).to_owned(),
+        ))
+    });
     Ok(pods)
 }
 
