@@ -54,6 +54,7 @@ impl Cluster {
             config.write_timeout = Some(timeout);
             config.reset_reader_on_write = true;
         }
+        let _ = SERVER.set(config.cluster_url.to_string());
         let namespace = global
             .namespace
             .clone()
@@ -198,9 +199,26 @@ pub fn describe_api_error(error: kube::Error, doing: &str) -> anyhow::Error {
             },
             status.message
         ),
+        kube::Error::Service(_) | kube::Error::HyperError(_) => {
+            // kube's own text repeats each layer (`client error (Connect): client error
+            // (Connect): tcp connect error: ...`); the innermost cause is what happened.
+            let mut cause: &dyn std::error::Error = &error;
+            while let Some(source) = cause.source() {
+                cause = source;
+            }
+            anyhow::anyhow!(
+                "cannot {doing}: the API server at {} cannot be reached: {cause}\n  \
+                 check that the cluster is up and that the kubeconfig points at it \
+                 (--kubeconfig, --context; `kubectl cluster-info` tries the same connection)",
+                SERVER.get().map_or("(unknown)", String::as_str)
+            )
+        }
         other => anyhow::Error::new(other).context(format!("cannot {doing}")),
     }
 }
+
+/// The API server this process talks to, for messages about reaching it.
+static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 #[cfg(test)]
 mod tests {

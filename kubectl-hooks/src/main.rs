@@ -70,8 +70,12 @@ fn init_logging(verbosity: u8) {
         _ => "trace",
     };
     let filter = match verbosity {
+        // kube logs each failed request itself; below -v 4 the command's own error says it.
+        0..=3 => format!(
+            "{level},hyper_util=info,rustls=info,tower=info,h2=info,kube_client::client::builder=off"
+        ),
         // Connection-pool chatter only at the highest levels.
-        0..=5 => format!("{level},hyper_util=info,rustls=info,tower=info,h2=info"),
+        4 | 5 => format!("{level},hyper_util=info,rustls=info,tower=info,h2=info"),
         _ => level.to_owned(),
     };
     tracing_subscriber::fmt()

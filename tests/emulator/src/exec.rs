@@ -37,7 +37,7 @@ const STDERR: u8 = 2;
 const ERROR: u8 = 3;
 
 /// How one container answers exec.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerScript {
     /// `false`: a distroless image, `sh`/`bash` are not found.
@@ -53,6 +53,17 @@ pub struct ContainerScript {
 
 fn yes() -> bool {
     true
+}
+
+/// A container no script names: it has a shell and runs every command with exit code 0.
+impl Default for ContainerScript {
+    fn default() -> Self {
+        ContainerScript {
+            shell: yes(),
+            missing: Vec::new(),
+            run: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -365,4 +376,20 @@ where
         while let Some(Ok(_)) = rx.next().await {}
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_no_script_names_has_a_shell_and_succeeds() {
+        let argv = ["/bin/sh", "-c", "sync"].map(String::from);
+        assert!(matches!(
+            decide(&ContainerScript::default(), &argv),
+            Outcome::Exit { code: 0, .. }
+        ));
+        let shell_less: ContainerScript = serde_json::from_str(r#"{"shell": false}"#).unwrap();
+        assert!(matches!(decide(&shell_less, &argv), Outcome::NotFound(_)));
+    }
 }

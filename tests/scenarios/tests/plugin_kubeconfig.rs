@@ -39,6 +39,14 @@ fn kubeconfig_files_merge_and_context_selects() {
     // The other file first: its context is current, and its server is not there.
     let out = get(&joined(&elsewhere, &backend.kubeconfig), &[]);
     expect_exit(&out, 1);
+    // Said once, with the server's address and what to check; no log lines from the client.
+    let said = stderr(&out);
+    assert!(
+        said.contains("the API server at https://127.0.0.1:9/ cannot be reached")
+            && said.contains("--context")
+            && !said.contains("ERROR"),
+        "{said}"
+    );
     // --context picks ours from the merged files.
     let out = get(
         &joined(&elsewhere, &backend.kubeconfig),

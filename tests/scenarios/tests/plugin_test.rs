@@ -220,7 +220,7 @@ fn pair(backend: &Backend) {
         stderr(&out)
     );
     assert!(
-        text.contains("1 hooks, 1 would fail") && !text.contains("thawed"),
+        text.contains("1 hook, 1 would fail") && !text.contains("thawed"),
         "{text}"
     );
 }
@@ -268,6 +268,10 @@ fn check(backend: &Backend) {
         text.contains("CANNOT TELL") && text.contains("no shell"),
         "{text}"
     );
+    assert!(
+        text.contains("1 hook, 0 would fail, 1 could not be checked"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -296,6 +300,32 @@ fn a_pod_that_is_not_running_fails_as_in_velero() {
     }));
     let text = expect_exit(&backend.hooks(&["test", "waiting"]), 1);
     assert!(text.contains("container not found"), "{text}");
+}
+
+fn missing_container(backend: &Backend) {
+    let mut annotations = pre(r#"["/bin/sh","-c","echo frozen"]"#);
+    annotations["pre.hook.backup.velero.io/container"] = json!("ghost");
+    annotations["pre.hook.backup.velero.io/on-error"] = json!("Fail");
+    hooked_pod(backend, "haunted", annotations);
+    let out = backend.hooks(&["test", "haunted", "-o", "json"]);
+    expect_exit(&out, 1);
+    let hooks = json_hooks(&out);
+    // Velero's executor looks for the container before it execs, and says so in its words.
+    assert_eq!(hooks[0]["result"], "failed", "{hooks:?}");
+    assert_eq!(hooks[0]["veleroError"], r#"no such container: "ghost""#);
+    assert!(hooks[0]["exitCode"].is_null(), "{hooks:?}");
+}
+
+#[test]
+fn a_missing_container_fails_in_veleros_words() {
+    missing_container(&Backend::start("test-ghost"));
+}
+
+#[test]
+#[ignore = "needs a real cluster: set VELERO_HOOKS_E2E_KUBECONFIG and run the ignored tests"]
+fn a_missing_container_fails_in_veleros_words_real() {
+    real_only();
+    missing_container(&Backend::start("test-ghost"));
 }
 
 #[test]

@@ -25,6 +25,7 @@ pub(crate) mod restore_tracker;
 mod run_time;
 
 pub use backup::EXCLUDE_FROM_BACKUP;
+pub use run_time::container_runnable;
 
 /// The pods a plan looks at, and the labels of their namespaces.
 #[derive(Debug, Clone, Default)]

@@ -19,13 +19,15 @@ use serde_json::Value;
 use tokio::sync::watch;
 use velero_hooks::VeleroVersion;
 use velero_hooks::hook::OnError;
-use velero_hooks::spec::plan::{Phase, PlannedHook};
+use velero_hooks::pod::PodView;
+use velero_hooks::spec::plan::{Phase, PlannedHook, container_runnable};
 use velero_hooks::version::FINISHED_PODS_SKIPPED;
 
 use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, block_on};
 use crate::commands::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
 use report::{HookReport, Verdict};
+use targets::PodHooks;
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -229,6 +231,8 @@ async fn test_pod(
                 report.verdict = Verdict::NotRun {
                     reason: "interrupted before it started".to_owned(),
                 };
+            } else if let Some(missing) = missing_container(pod, hook, version) {
+                report.container_missing(missing);
             } else {
                 match mode {
                     Mode::DryRun => report.verdict = Verdict::WouldRun,
@@ -275,6 +279,19 @@ async fn test_pod(
         }
     }
     out
+}
+
+/// The hook's container when Velero would not find it in the pod: the backup executor checks
+/// before it execs (`ensureContainerExists`, `pkg/podexec/pod_command_executor.go`), the
+/// restore handler before it waits (`podHasContainer`, `internal/hook/wait_exec_hook_handler.go`).
+fn missing_container(pod: &PodHooks, hook: &PlannedHook, version: VeleroVersion) -> Option<String> {
+    let container = hook.effective_container.as_deref()?;
+    let view = PodView::from_json(pod.pod.get("metadata"), pod.pod.get("spec"));
+    let found = match hook.phase {
+        Phase::Restore => view.containers.contains(&container),
+        _ => container_runnable(&view, container, version),
+    };
+    (!found).then(|| container.to_owned())
 }
 
 /// A Kubernetes object's `metadata.name`.

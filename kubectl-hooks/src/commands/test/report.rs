@@ -10,7 +10,7 @@ use kube::Api;
 use serde::Serialize;
 use velero_hooks::VeleroVersion;
 use velero_hooks::hook::OnError;
-use velero_hooks::outcome::{exec_timed_out, hook_failed};
+use velero_hooks::outcome::{exec_timed_out, hook_failed, restore_container_missing};
 use velero_hooks::spec::plan::{Phase, PlannedHook};
 
 use super::exec::{self, ExecOutcome};
@@ -172,6 +172,28 @@ impl HookReport {
         }
     }
 
+    /// Velero would not find the hook's container: the backup executor fails the hook with
+    /// its own error, the restore handler drops it (`velero_hooks::outcome`).
+    pub fn container_missing(&mut self, container: String) {
+        if self.phase == Phase::Restore {
+            self.verdict = Verdict::NotRun {
+                reason: format!(
+                    "pod {} has no container `{container}`: {}",
+                    self.pod,
+                    restore_container_missing(self.version)
+                ),
+            };
+            self.velero_error = Some(format!(
+                "Pod {}/{} does not have container {container}: discarding post-restore exec hooks",
+                self.namespace, self.pod
+            ));
+            return;
+        }
+        self.verdict = Verdict::Failed;
+        self.velero_error = Some(format!("no such container: {container:?}"));
+        self.conclusion = hook_failed(self.phase, self.on_error, self.version);
+    }
+
     /// `--check`: can the container start the hook's program? Asked through the
     /// container's shell (`command -v NAME`, or `test -x PATH` for a path).
     pub async fn check(&mut self, pods: &Api<Pod>) {
@@ -284,6 +306,27 @@ fn go_duration(seconds: f64) -> String {
     }
 }
 
+/// `3 hooks, 1 would fail`, and under `--check` how many could not be told, so that a gate
+/// passing with nothing checked says so.
+fn summary(reports: &[HookReport]) -> String {
+    let failed = reports.iter().filter(|r| !r.verdict.is_ok()).count();
+    let untold = reports
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::CannotTell))
+        .count();
+    let mut line = format!(
+        "{} hook{}, {failed} would fail",
+        reports.len(),
+        if reports.len() == 1 { "" } else { "s" }
+    );
+    if untold > 0 {
+        line.push_str(&format!(
+            ", {untold} could not be checked (no shell in the container)"
+        ));
+    }
+    line
+}
+
 pub fn print(reports: &[HookReport], mode: Mode, format: TestFormat) -> anyhow::Result<()> {
     match format {
         TestFormat::Json => println!(
@@ -298,8 +341,7 @@ pub fn print(reports: &[HookReport], mode: Mode, format: TestFormat) -> anyhow::
             for r in reports {
                 print_text(r, mode);
             }
-            let failed = reports.iter().filter(|r| !r.verdict.is_ok()).count();
-            println!("{} hooks, {} would fail", reports.len(), failed);
+            println!("{}", summary(reports));
         }
     }
     Ok(())

@@ -22,6 +22,8 @@ pub struct PodHooks {
     /// `status.phase`.
     pub phase: String,
     pub hooks: Vec<PlannedHook>,
+    /// The pod as read, for what Velero checks before it execs (its containers).
+    pub pod: Value,
 }
 
 pub enum TargetError {
@@ -57,6 +59,7 @@ pub async fn plans(
                 .unwrap_or("")
                 .to_owned(),
             hooks: Vec::new(),
+            pod: p.clone(),
         })
         .collect();
     for object in &velero {
