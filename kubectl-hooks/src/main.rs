@@ -46,6 +46,7 @@ fn main() -> ExitCode {
 
 /// `kubectl hooks ... | head` closes stdout early: like other command-line tools, stop
 /// quietly (with the status a SIGPIPE gives) instead of reporting a panic from `println!`.
+/// Any other failure to write the output (a full disk) is an error that says so, exit 2.
 fn quiet_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -54,8 +55,20 @@ fn quiet_on_closed_stdout() {
             .downcast_ref::<String>()
             .map(String::as_str)
             .unwrap_or_default();
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(141);
+        // `println!`, and clap's completion scripts, panic when stdout cannot be written.
+        if message.starts_with("failed printing to stdout")
+            || message.starts_with("failed to write completion file")
+        {
+            if message.contains("Broken pipe") {
+                std::process::exit(141);
+            }
+            // `...: No space left on device (os error 28)`, or clap's `Os { .., message: ".." }`.
+            let cause = match message.split_once("message: \"") {
+                Some((_, rest)) => rest.split('"').next().unwrap_or(rest),
+                None => message.split_once(": ").map_or(message, |(_, cause)| cause),
+            };
+            eprintln!("error: cannot write the output: {cause}");
+            std::process::exit(i32::from(commands::EXIT_BAD_INPUT));
         }
         default(info);
     }));

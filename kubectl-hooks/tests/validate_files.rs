@@ -295,3 +295,56 @@ fn newer_velero_is_selected_by_flag() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown Velero version"));
 }
+
+#[test]
+fn links_to_directories_are_not_followed_so_loops_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("manifests");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::copy(
+        repo().join("examples/broken/timeout-no-unit.yaml"),
+        root.join("a.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..", root.join("up")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("self")).unwrap();
+    // A link to a file is read, as kubectl reads it.
+    std::os::unix::fs::symlink(root.join("a.yaml"), root.join("b.yaml")).unwrap();
+    let output = hooks(&["validate", "-o", "json", "-R", "-f", root.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(json(&output)["summary"]["objects"], 2);
+}
+
+#[test]
+fn aliases_of_a_long_string_are_refused_before_they_fill_memory() {
+    let aliases = vec!["*a"; 2000].join(",");
+    let document = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    a: &a \"{}\"\n    b: [{aliases}]\nspec:\n  containers: [{{name: app, image: x}}]\n",
+        "x".repeat(100_000)
+    );
+    let output = hooks_stdin(&["validate", "-f", "-"], document.as_bytes());
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("MiB of text"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_an_error_not_a_clean_run() {
+    for format in ["text", "json", "sarif"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_kubectl-hooks"))
+            .args(["validate", "-o", format, "-f", "examples/good"])
+            .current_dir(repo())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{format}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("cannot write the output"),
+            "{format}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

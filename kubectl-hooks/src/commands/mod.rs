@@ -27,6 +27,19 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 #[error("{0}")]
 pub struct UnusableInput(pub String);
 
+/// The result of writing the output: a closed pipe (`| head`) ends the process quietly with
+/// the status a SIGPIPE gives, as other command-line tools do; any other failure (a full
+/// disk) is an error, exit 2, so that no lost report passes for a clean one.
+pub fn written(result: std::io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(err) => Err(anyhow::Error::new(UnusableInput(format!(
+            "cannot write the output: {err}"
+        )))),
+    }
+}
+
 /// `err` as [`UnusableInput`], its whole chain of causes kept in the message.
 pub fn unusable(err: anyhow::Error) -> anyhow::Error {
     anyhow::Error::new(UnusableInput(format!("{err:#}")))

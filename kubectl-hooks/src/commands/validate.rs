@@ -6,7 +6,7 @@ use serde::Serialize;
 use velero_hooks::report::{HookSummary, hook_summaries};
 use velero_hooks::{Finding, ObjectReport, VeleroVersion, check_object};
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
+use super::{EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, written};
 use crate::cli::{FailOn, GlobalArgs, ReportFormat, ValidateArgs};
 use crate::manifest::{self, Document, InputError, Spot};
 use crate::render::finding_block;
@@ -180,7 +180,9 @@ pub fn print_outcome(
 ) -> anyhow::Result<ExitCode> {
     let summary = Summary::of(checked, input_errors);
     match args.output {
-        ReportFormat::Text => print_text(checked, input_errors, &summary, args.show_clean),
+        ReportFormat::Text => {
+            written(print_text(checked, input_errors, &summary, args.show_clean))?;
+        }
         ReportFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json_report(checked, input_errors, &summary))?
@@ -277,7 +279,7 @@ fn print_text(
     input_errors: &[InputError],
     summary: &Summary,
     show_clean: bool,
-) {
+) -> std::io::Result<()> {
     use std::io::Write;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -285,12 +287,12 @@ fn print_text(
         let object = item.report.display_name();
         if item.report.findings.is_empty() {
             if show_clean {
-                let _ = writeln!(out, "{}{object}: ok", location(&item.origin, None));
+                writeln!(out, "{}{object}: ok", location(&item.origin, None))?;
             }
             continue;
         }
         for (finding, line) in item.report.findings.iter().zip(&item.finding_lines) {
-            let _ = write!(
+            write!(
                 out,
                 "{}",
                 finding_block(
@@ -298,13 +300,14 @@ fn print_text(
                     &object,
                     finding
                 )
-            );
+            )?;
         }
     }
     for err in input_errors {
-        let _ = writeln!(out, "{err}");
+        writeln!(out, "{err}")?;
     }
-    let _ = writeln!(out, "{}", summary.line());
+    writeln!(out, "{}", summary.line())?;
+    out.flush()
 }
 
 /// Where an object or one of its findings is written, followed by `: `; empty for a live

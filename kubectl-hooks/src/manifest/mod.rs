@@ -215,11 +215,18 @@ fn walk(
             return 0;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    // As kubectl's walk (`filepath.Walk`): a symbolic link to a directory is not followed,
+    // so a link loop cannot make the walk endless; a link to a file is read.
+    let mut paths: Vec<(PathBuf, bool)> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            Some((e.path(), e.file_type().ok()?.is_dir()))
+        })
+        .collect();
     paths.sort();
     let mut skipped_dirs = 0;
-    for path in paths {
-        if path.is_dir() {
+    for (path, is_dir) in paths {
+        if is_dir {
             if recursive {
                 walk(&path, recursive, files, errors);
             } else {
@@ -228,7 +235,8 @@ fn walk(
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml" | "json")
-        ) {
+        ) && !path.is_dir()
+        {
             files.push(path);
         }
     }

@@ -9,7 +9,8 @@
 //! value from its events directly is about three times faster than going through serde.
 //!
 //! Guarded against hostile input: nesting is limited, and aliases may not expand to more
-//! than a fixed number of nodes (the "billion laughs").
+//! than a fixed number of nodes (the "billion laughs") nor copy more than a fixed number of
+//! bytes (a few aliases of one long string).
 
 use std::borrow::Cow;
 
@@ -22,6 +23,9 @@ use super::strict_json::duplicate_key_message;
 const MAX_DEPTH: usize = 256;
 /// Nodes that aliases may add in one document.
 const MAX_ALIAS_NODES: usize = 1_000_000;
+/// Bytes of text that aliases may copy in one document: several times what the API server
+/// accepts in a whole object (3 MiB), so no object it could store is refused.
+const MAX_ALIAS_BYTES: usize = 16 << 20;
 /// The API server refuses requests over 3 MiB, so no real object holds a longer value.
 const MAX_SCALAR_BYTES: usize = 3 << 20;
 
@@ -75,6 +79,7 @@ fn parse_with(text: &str, shape: Option<&'static Shape>) -> Result<Vec<(usize, V
         stack: Vec::new(),
         anchors: Vec::new(),
         alias_nodes: 0,
+        alias_bytes: 0,
     };
     for event in Parser::new_from_str_with_options(text, options) {
         let (event, span) = event.map_err(|err| YamlError {
@@ -185,6 +190,17 @@ struct Builder {
     /// Anchored values of the current document by anchor id, with their node counts.
     anchors: Vec<Option<(Value, usize)>>,
     alias_nodes: usize,
+    alias_bytes: usize,
+}
+
+/// The text a value holds (strings and keys), which copying it copies.
+fn text_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(text_bytes).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + text_bytes(v)).sum(),
+        _ => 0,
+    }
 }
 
 enum Frame {
@@ -221,6 +237,7 @@ impl Builder {
                 self.document_line = line;
                 self.anchors.clear();
                 self.alias_nodes = 0;
+                self.alias_bytes = 0;
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if text.len() > MAX_SCALAR_BYTES {
@@ -253,14 +270,17 @@ impl Builder {
                 let Some(Some((value, nodes))) = self.anchors.get(id) else {
                     return Err("alias to an anchor that is not defined before it".to_owned());
                 };
-                let (value, nodes) = (value.clone(), *nodes);
                 self.alias_nodes += nodes;
-                if self.alias_nodes > MAX_ALIAS_NODES {
+                // Counted before the copy is made, so the limit holds memory too.
+                self.alias_bytes += text_bytes(value);
+                if self.alias_nodes > MAX_ALIAS_NODES || self.alias_bytes > MAX_ALIAS_BYTES {
                     return Err(format!(
-                        "aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing a \
-                         document that would exhaust memory"
+                        "aliases expand to more than {MAX_ALIAS_NODES} nodes or {} MiB of \
+                         text; refusing a document that would exhaust memory",
+                        MAX_ALIAS_BYTES >> 20
                     ));
                 }
+                let (value, nodes) = (value.clone(), *nodes);
                 self.add(value, nodes)?;
             }
             Event::SequenceStart(_, anchor, tag) => {
@@ -691,6 +711,15 @@ mod tests {
         }
         let err = parse(&bomb).unwrap_err();
         assert!(err.message.contains("aliases expand"), "{err:?}");
+        // Few nodes, but each copies a long string: 2,000 copies of 100 kB are refused
+        // before they are made.
+        let long = format!(
+            "a: &a \"{}\"\nb: [{}]\n",
+            "x".repeat(100_000),
+            vec!["*a"; 2000].join(", ")
+        );
+        let err = parse(&long).unwrap_err();
+        assert!(err.message.contains("MiB of text"), "{err:?}");
 
         let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
         assert!(parse(&deep).is_err());
