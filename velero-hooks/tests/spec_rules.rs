@@ -485,6 +485,14 @@ fn undecodable_specs_are_a_finding_at_the_field_not_a_crash() {
             json!({"includedNamespaces": "shop"}),
             "spec.includedNamespaces",
         ),
+        // A list where an object is declared: serde alone would read it positionally, as
+        // the object's fields in order (container, command, onError, timeout).
+        (
+            json!({"hooks": {"resources": [{"name": "h", "pre": [{"exec": ["db", ["/bin/sync"], "Fail", "30s"]}]}]}}),
+            "spec.hooks.resources[0].pre[0].exec",
+        ),
+        (json!([1]), "spec"),
+        (json!({"ttl": {"hours": 1}}), "spec.ttl"),
     ] {
         let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "x"}, "spec": spec});
         let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();
@@ -494,13 +502,30 @@ fn undecodable_specs_are_a_finding_at_the_field_not_a_crash() {
             "{spec}"
         );
         assert!(
-            finding
-                .problem
-                .starts_with("the value cannot be decoded: invalid type"),
+            finding.problem.contains(" where the CRD declares "),
             "{}",
             finding.problem
         );
+        assert!(
+            finding.velero_does.contains("in body must be of type"),
+            "{}",
+            finding.velero_does
+        );
     }
+    // The right JSON type, but not what Velero's Go type reads: serde says what is wrong.
+    let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "x"},
+        "spec": {"hooks": {"resources": [{"name": 5}]}}});
+    let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();
+    assert_eq!(finding.subject.text(), "spec.hooks.resources[0].name");
+    assert!(
+        finding
+            .problem
+            .starts_with("the value cannot be decoded: invalid type")
+    );
+    let spec = json!({"schedule": "@daily", "template": [["shop"]]});
+    let document = json!({"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "x"}, "spec": spec});
+    let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();
+    assert_eq!(finding.subject.text(), "spec.template");
     let spec = json!({"schedule": "@daily", "template": {"includedNamespaces": "shop"}});
     let document = json!({"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "x"}, "spec": spec});
     let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();

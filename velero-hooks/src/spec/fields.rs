@@ -160,6 +160,70 @@ fn walk(
     }
 }
 
+/// A value whose JSON type is not the one the CRD declares for its place: the API server
+/// refuses the object (`spec.template in body must be of type object: "array"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongType {
+    /// Where it is written: `spec.hooks.resources[0].pre[0].exec`.
+    pub written: String,
+    pub expected: &'static str,
+    pub found: &'static str,
+}
+
+/// The first value of `object` whose type its CRD does not allow. Serde would read a list
+/// where an object is expected positionally, as its fields in order, and so accept what
+/// the API server refuses; this is asked first. `null` is allowed: the API server prunes it.
+pub fn wrong_type(kind: VeleroKind, object: &Value) -> Option<WrongType> {
+    first_wrong_type(kind, object, "", String::new())
+}
+
+fn first_wrong_type(
+    kind: VeleroKind,
+    value: &Value,
+    schema: &str,
+    written: String,
+) -> Option<WrongType> {
+    let declared = lookup(kind, schema)?;
+    let expected = match (declared.shape, value) {
+        (_, Value::Null) | (Shape::Open, _) => return None,
+        (Shape::Object, Value::Object(map)) => {
+            return map.iter().find_map(|(name, child)| {
+                let child_schema = join(schema, name);
+                first_wrong_type(kind, child, &child_schema, join(&written, name))
+            });
+        }
+        (Shape::Map, Value::Object(map)) => {
+            let child_schema = format!("{schema}.*");
+            return map.iter().find_map(|(name, child)| {
+                first_wrong_type(kind, child, &child_schema, join(&written, name))
+            });
+        }
+        (Shape::List, Value::Array(items)) => {
+            let item_schema = format!("{schema}[]");
+            return items.iter().enumerate().find_map(|(i, item)| {
+                first_wrong_type(kind, item, &item_schema, format!("{written}[{i}]"))
+            });
+        }
+        (Shape::Value, Value::Bool(_) | Value::Number(_) | Value::String(_)) => return None,
+        (Shape::Object | Shape::Map, _) => "object",
+        (Shape::List, _) => "array",
+        (Shape::Value, _) => "a string, number or boolean",
+    };
+    let found = match value {
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "boolean",
+        Value::Null => "null",
+    };
+    Some(WrongType {
+        written,
+        expected,
+        found,
+    })
+}
+
 fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()

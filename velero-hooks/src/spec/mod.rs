@@ -64,6 +64,24 @@ impl VeleroObject {
         .filter(|s| !s.is_null())
         .cloned()
         .unwrap_or_else(|| Value::Object(Default::default()));
+        if let Some(wrong) = fields::wrong_type(kind, object) {
+            return Some(Err(rules::at(
+                &rules::SPEC_UNDECODABLE,
+                wrong.written.clone(),
+                format!(
+                    "{} where the CRD declares {}",
+                    article(wrong.found),
+                    article(wrong.expected)
+                ),
+                format!(
+                    "the API server refuses the object (`{path}: Invalid value: \"{found}\": {path} in body must be of type {expected}`), so Velero never sees it; nothing else in the object is checked until it has the declared shape",
+                    path = wrong.written,
+                    found = wrong.found,
+                    expected = wrong.expected,
+                ),
+                "write the field as Velero's API documents it (velero.io/docs, API types)",
+            )));
+        }
         let decoded = match kind {
             VeleroKind::Restore => serde_path_to_error::deserialize(&spec).map(VeleroSpec::Restore),
             _ => serde_path_to_error::deserialize(&spec).map(VeleroSpec::Backup),
@@ -136,4 +154,13 @@ pub fn check(object: &VeleroObject, version: VeleroVersion) -> Vec<Finding> {
             })
     });
     findings
+}
+
+/// `an object`, `a string`, or words that need none (`a string, number or boolean`).
+fn article(kind: &str) -> String {
+    match kind {
+        "object" | "array" => format!("an {kind}"),
+        "string" | "number" | "boolean" => format!("a {kind}"),
+        other => other.to_owned(),
+    }
 }
