@@ -348,3 +348,49 @@ fn a_report_that_cannot_be_written_is_an_error_not_a_clean_run() {
         );
     }
 }
+
+#[test]
+fn objects_kubectl_refuses_are_said_not_skipped() {
+    let hook = "annotations:\n    pre.hook.backup.velero.io/command: '[\"/bin/sync\"]'";
+    let input = format!(
+        "kind: Pod\nmetadata:\n  name: no-version\n  {hook}\n---\n\
+         apiVersion: v1\nkind: pod\nmetadata:\n  name: lower\n  {hook}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata:\n  name: listed\n  annotations:\n  - pre.hook.backup.velero.io/command: '[\"/bin/sync\"]'\n---\n\
+         apiVersion: v1\nkind: List\nitems: not-a-list\n---\n\
+         kind: DaemonSet\nimage: {{tag: v1}}\n"
+    );
+    let output = hooks_stdin(&["validate", "-f", "-"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let text = stdout(&output);
+    for said in [
+        "<stdin>:1: pod/no-version: apiVersion is not set",
+        "<stdin>:7: pod/lower: kind `pod`: kinds are case-sensitive",
+        "<stdin>:14: pod/listed: the annotations of metadata are not a map",
+        "<stdin>:21: the List's `items` is not a list",
+    ] {
+        assert!(text.contains(said), "{said}\n{text}");
+    }
+    // The Helm values file with a `kind:` key is no object and nothing is said of it.
+    assert!(text.contains("4 unreadable inputs"), "{text}");
+
+    // A typed list, as the API serves it: its items are Deployments.
+    let list = "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata:\n    name: web\n  spec:\n    template:\n      metadata:\n        annotations:\n          pre.hook.backup.velero.io/timeout: '30'\n      spec:\n        containers: [{name: app}]\n";
+    let output = hooks_stdin(&["validate", "-o", "json", "-f", "-"], list.as_bytes());
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert_eq!(json(&output)["summary"]["objects"], 1);
+}
+
+#[test]
+fn json_documents_one_after_the_other_are_read_like_kubectl() {
+    // As `jq` prints them: pretty-printed, one after the other, without `---`.
+    let input = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"a\"}\n}\n\
+                 {\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\"name\": \"b\",\n    \"annotations\": {\"pre.hook.backup.velero.io/command\": \"/bin/sync\"}}\n}\n";
+    let output = hooks_stdin(&["validate", "-f", "-"], input.as_bytes());
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("2 objects checked, 1 with hooks"), "{text}");
+    assert!(
+        text.contains("<stdin>:10:22: pod/b: error HV032"),
+        "the second object's finding at its own line: {text}"
+    );
+}

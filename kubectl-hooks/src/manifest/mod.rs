@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 mod lines;
 mod paths;
@@ -401,6 +401,16 @@ fn parse_document(piece: &str, prune: bool) -> Result<Vec<(usize, Value)>, (Spot
                 };
                 return Err((at, message.to_owned()));
             }
+            // JSON documents one after the other, without `---`, as kubectl reads them.
+            Err(err) if err.to_string().starts_with("trailing characters") => {
+                if let Ok(values) = strict_json::stream(piece) {
+                    let line_of = |offset: usize| 1 + piece[..offset].matches('\n').count();
+                    return Ok(values
+                        .into_iter()
+                        .map(|(offset, value)| (line_of(offset), value))
+                        .collect());
+                }
+            }
             Err(_) => {}
         }
     }
@@ -430,6 +440,91 @@ fn one_line(message: &str) -> String {
     }
 }
 
+/// Why kubectl would refuse an object that carries Velero hooks, which the checks would
+/// otherwise pass over in silence: no `apiVersion`, a kind in the wrong case, or metadata
+/// and annotations that are not maps. Objects without hooks (a Helm values file with a
+/// `kind:` key) are left alone.
+fn not_applicable(map: &Map<String, Value>) -> Option<String> {
+    let kind = map.get("kind")?.as_str()?;
+    let metadata = map.get("metadata")?;
+    let exact = velero_hooks::workload::WORKLOAD_KINDS
+        .iter()
+        .find(|w| w.kind == kind);
+    let workload = exact.or_else(|| velero_hooks::workload::find_by_name(kind))?;
+    let has_hooks = |metadata: &Value| {
+        let keys: Vec<&str> = match metadata.get("annotations") {
+            Some(Value::Object(annotations)) => annotations.keys().map(String::as_str).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .flat_map(|item| match item {
+                    Value::Object(o) => o.keys().map(String::as_str).collect(),
+                    Value::String(s) => vec![s.as_str()],
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        keys.iter()
+            .any(|k| k.contains(".hook.") && k.contains("velero.io/"))
+    };
+    let template = map
+        .get("spec")
+        .and_then(|s| s.pointer(workload.template_pointer.trim_start_matches("/spec")));
+    let pod_metadata = if workload.is_pod() {
+        Some(metadata)
+    } else {
+        template.and_then(|t| t.get("metadata"))
+    };
+    let annotations_are_maps = [Some(metadata), pod_metadata]
+        .into_iter()
+        .flatten()
+        .all(|m| {
+            matches!(
+                m.get("annotations"),
+                None | Some(Value::Null | Value::Object(_))
+            )
+        });
+    // The usual object: nothing to say, and no annotation is looked at.
+    if exact.is_some()
+        && map.get("apiVersion").is_some_and(Value::is_string)
+        && annotations_are_maps
+    {
+        return None;
+    }
+    if !has_hooks(metadata) && !pod_metadata.is_some_and(has_hooks) {
+        return None;
+    }
+    let name = metadata.get("name").and_then(Value::as_str).unwrap_or("");
+    let object = format!("{}/{name}", kind.to_ascii_lowercase());
+    if !map.get("apiVersion").is_some_and(Value::is_string) {
+        return Some(format!(
+            "{object}: apiVersion is not set, so kubectl refuses it (\"error validating data: apiVersion not set\") and its hooks are not checked: add `apiVersion: {}`",
+            workload.api_version
+        ));
+    }
+    if kind != workload.kind {
+        return Some(format!(
+            "{object}: kind `{kind}`: kinds are case-sensitive, kubectl refuses it (no matches for kind \"{kind}\") and its hooks are not checked: write `kind: {}`",
+            workload.kind
+        ));
+    }
+    for (place, metadata) in [
+        ("metadata", Some(metadata)),
+        ("the pod template's metadata", pod_metadata),
+    ] {
+        let Some(metadata) = metadata else { continue };
+        match metadata.get("annotations") {
+            None | Some(Value::Null | Value::Object(_)) => {}
+            Some(_) => {
+                return Some(format!(
+                    "{object}: the annotations of {place} are not a map, so the API server refuses the object and Velero reads no hook from it: write them as `key: value` lines"
+                ));
+            }
+        }
+    }
+    None
+}
+
 fn push_objects(
     source: &str,
     line: usize,
@@ -440,20 +535,50 @@ fn push_objects(
 ) {
     match value {
         Value::Null => {}
-        Value::Object(map) => {
-            let is_list = map
+        Value::Object(mut map) => {
+            let list_kind = map
                 .get("kind")
                 .and_then(Value::as_str)
-                .is_some_and(|k| k.ends_with("List"))
-                && map.get("items").is_some_and(Value::is_array);
-            if is_list {
-                if let Some(Value::Array(items)) =
-                    map.into_iter().find(|(k, _)| k == "items").map(|(_, v)| v)
-                {
-                    for item in items {
-                        push_objects(source, line, text, item, visit, errors);
+                .filter(|k| k.ends_with("List") && map.contains_key("items"))
+                .map(str::to_owned);
+            if let Some(list_kind) = list_kind {
+                let api_version = map.get("apiVersion").cloned();
+                match map.remove("items") {
+                    Some(Value::Array(items)) => {
+                        for mut item in items {
+                            // A typed list (`DeploymentList`, as the API serves it) leaves
+                            // its items' kind and apiVersion to the list.
+                            if let (Some(kind), Some(object)) =
+                                (list_kind.strip_suffix("List"), item.as_object_mut())
+                                && !kind.is_empty()
+                                && !object.contains_key("kind")
+                            {
+                                object.insert("kind".into(), kind.into());
+                                if let Some(api_version) = &api_version {
+                                    object
+                                        .entry("apiVersion")
+                                        .or_insert_with(|| api_version.clone());
+                                }
+                            }
+                            push_objects(source, line, text, item, visit, errors);
+                        }
                     }
+                    Some(Value::Null) => {}
+                    Some(_) => errors.push(InputError {
+                        source: source.to_owned(),
+                        line: Some(Spot::line(line)),
+                        message: format!(
+                            "the {list_kind}'s `items` is not a list: kubectl refuses it"
+                        ),
+                    }),
+                    None => {}
                 }
+            } else if let Some(message) = not_applicable(&map) {
+                errors.push(InputError {
+                    source: source.to_owned(),
+                    line: Some(Spot::line(line)),
+                    message,
+                });
             } else {
                 visit(Document {
                     source: source.to_owned(),

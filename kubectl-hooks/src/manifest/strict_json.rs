@@ -19,6 +19,25 @@ pub fn from_str(text: &str) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// Parses JSON documents written one after the other without `---` (what `jq -c` and
+/// concatenated `kubectl get -o json` outputs give, and what kubectl's decoder reads), each
+/// with the byte offset it starts at.
+pub fn stream(text: &str) -> Result<Vec<(usize, Value)>, serde_json::Error> {
+    // serde_json finds where each value ends; each is then read with duplicates refused.
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<de::IgnoredAny>();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(value) = values.next() {
+        value?;
+        let end = values.byte_offset();
+        let piece = &text[start..end];
+        let lead = piece.len() - piece.trim_start().len();
+        out.push((start + lead, from_str(piece)?));
+        start = end;
+    }
+    Ok(out)
+}
+
 /// The message both parsers give for a key written twice; for a hook key it says how to
 /// run more than one command, which is why people write one twice.
 pub fn duplicate_key_message(key: &str) -> String {
