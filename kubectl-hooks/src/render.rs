@@ -20,7 +20,8 @@ impl Table {
     }
 
     pub fn row<const N: usize>(&mut self, cells: [String; N]) {
-        self.rows.push(cells.to_vec());
+        self.rows
+            .push(cells.iter().map(|c| printable(c).into_owned()).collect());
     }
 
     /// A table whose columns are chosen at run time (e.g. NAMESPACE only with -A).
@@ -67,15 +68,34 @@ pub fn finding_block(location: &str, object: &str, finding: &Finding) -> String 
     let prefix = if location.is_empty() {
         String::new()
     } else {
-        format!("{location}: ")
+        format!("{}: ", printable(location))
     };
     format!(
-        "{prefix}{object}: {} {}: {}: {}\n    velero: {}\n    fix:    {}\n",
+        "{prefix}{}: {} {}: {}: {}\n    velero: {}\n    fix:    {}\n",
+        printable(object),
         finding.severity.as_str(),
         finding.code,
-        finding.subject.text(),
+        printable(finding.subject.text()),
         finding.problem,
         finding.velero_does,
         finding.fix
     )
+}
+
+/// `text` as it may be written to a terminal or a CI log: names and keys come from the
+/// input, and a newline or an escape sequence in one would forge lines (a GitHub
+/// `::error` command) or colours; control characters are written escaped (`\n`, `\u{1b}`).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -394,3 +394,17 @@ fn json_documents_one_after_the_other_are_read_like_kubectl() {
         "the second object's finding at its own line: {text}"
     );
 }
+
+#[test]
+fn names_cannot_forge_lines_or_colours_in_text_output() {
+    let input = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"x\\n::error file=README.md,line=1::forged\\e[31m\"\n  annotations:\n    pre.hook.backup.velero.io/timeout: \"30\"\nspec:\n  containers: [{name: app}]\n";
+    let output = hooks_stdin(&["validate", "-f", "-"], input.as_bytes());
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("::")), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(
+        text.contains(r"pod/x\n::error file=README.md,line=1::forged\u{1b}[31m"),
+        "{text}"
+    );
+}

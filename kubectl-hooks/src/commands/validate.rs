@@ -287,7 +287,12 @@ fn print_text(
         let object = item.report.display_name();
         if item.report.findings.is_empty() {
             if show_clean {
-                writeln!(out, "{}{object}: ok", location(&item.origin, None))?;
+                writeln!(
+                    out,
+                    "{}{}: ok",
+                    location(&item.origin, None),
+                    crate::render::printable(&object)
+                )?;
             }
             continue;
         }
