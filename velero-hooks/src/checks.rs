@@ -452,6 +452,17 @@ pub fn check_exec_timeout(
             velero_does,
             "write a positive duration such as 5m",
         ));
+    } else if parsed < 1_000_000_000 {
+        // `30ms` for `30s`, `5ms` for `5m`: the unit of a second or a minute mistyped.
+        let number =
+            raw.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == 'µ' || c == 'μ');
+        findings.push(finding(
+            &TIMEOUT_UNDER_A_SECOND,
+            subject,
+            format!("`{raw}` is under a second"),
+            "Velero gives up on the hook when the timeout passes (`timed out after ...`), and starting a command through the API server and the kubelet alone takes longer than that for most commands: the hook fails",
+            format!("did you mean `{number}s` or `{number}m`?"),
+        ));
     } else if parsed > crate::hook::NEWER_VELERO_TIMEOUT_CAP {
         let change = &BOUNDED_EXEC_TIMEOUTS;
         let velero_does = if version.has(change) {

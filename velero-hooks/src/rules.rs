@@ -119,6 +119,12 @@ pub const TIMEOUT_OVER_CAP: Rule = rule(
     Warning,
     "timeout is over 4h, capped by newer Velero",
 );
+pub const TIMEOUT_UNDER_A_SECOND: Rule = rule(
+    "HV026",
+    "timeout-under-a-second",
+    Warning,
+    "timeout is under a second: the hook times out before most commands can even start",
+);
 pub const WAIT_TIMEOUT_UNLIMITED: Rule = rule(
     "HV024",
     "wait-timeout-unlimited",
@@ -259,6 +265,7 @@ pub const RULES: &[Rule] = &[
     TIMEOUT_ZERO,
     TIMEOUT_NEGATIVE,
     TIMEOUT_OVER_CAP,
+    TIMEOUT_UNDER_A_SECOND,
     WAIT_TIMEOUT_UNLIMITED,
     WAIT_TIMEOUT_NEGATIVE,
     FIELDS_WITHOUT_TRIGGER,
@@ -292,6 +299,7 @@ pub const RULES: &[Rule] = &[
     spec::SPEC_SELECTOR_INVALID,
     spec::SPEC_PATTERN_INVALID,
     spec::SPEC_PATTERN_MAY_PANIC,
+    spec::SPEC_PATTERN_CARET_CLASS,
     spec::RESTORE_HOOK_RESOURCES_IGNORED,
     spec::RESTORE_HOOK_EMPTY,
     spec::INIT_CONTAINER_INVALID,

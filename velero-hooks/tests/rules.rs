@@ -189,6 +189,11 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail", "pre.hook.backup.velero.io/timeout": "5h"}),
             vec!["HV023"],
         ),
+        // A unit of a second or a minute mistyped: `30ms`, `1ns`.
+        (
+            json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail", "pre.hook.backup.velero.io/timeout": "30ms"}),
+            vec!["HV026"],
+        ),
         (
             json!({"post.hook.restore.velero.io/command": FSFREEZE, "post.hook.restore.velero.io/exec-timeout": "2 m", "post.hook.restore.velero.io/wait-timeout": "10m"}),
             vec!["HV020"],

@@ -175,6 +175,15 @@ fn table() -> Vec<(&'static str, Value, Vec<Found>)> {
             ),
             vec![("HV111", p("spec.hooks.resources[0].includedNamespaces[0]"))],
         ),
+        // gobwas/glob negates a class with `!` only: `[^a]` matches `^` and `a`
+        // (fixtures/glob/cases.json).
+        (
+            "Backup",
+            backup_hook(
+                json!({"name": "h", "excludedNamespaces": ["shop-[^p]*"], "pre": [{"exec": ok}]}),
+            ),
+            vec![("HV126", p("spec.hooks.resources[0].excludedNamespaces[0]"))],
+        ),
         // A Schedule's hooks live in spec.template (schedule_types.go).
         (
             "Schedule",

@@ -109,6 +109,14 @@ pub const SPEC_PATTERN_MAY_PANIC: Rule = rule(
     Error,
     "a pattern has an empty alternation, which Velero's glob library can crash on",
 );
+/// gobwas/glob (`github.com/gobwas/glob` v0.2.3) negates a class with `!` only: `[^a]`
+/// matches `^` or `a` (tests/fixtures/glob, made with that library).
+pub const SPEC_PATTERN_CARET_CLASS: Rule = rule(
+    "HV126",
+    "spec-pattern-caret-class",
+    Warning,
+    "`[^...]` in a pattern is not a negation in Velero's glob syntax: it matches `^` too",
+);
 pub const RESTORE_HOOK_RESOURCES_IGNORED: Rule = rule(
     "HV112",
     "restore-hook-resources-ignored",
@@ -387,12 +395,32 @@ pub(crate) fn check_hook_list(list: &[String], path: &str, excluded: bool, out: 
             "fix the pattern (gobwas/glob syntax: `*`, `?`, `[abc]`, `[a-z]`, `[!a]`, `{a,b}`) or write the name"));
     }
     for (i, pattern) in list.iter().enumerate() {
+        check_caret_class(pattern, &format!("{path}[{i}]"), out);
         if Glob::compile(pattern).is_ok_and(|g| g.may_panic_in_gobwas()) {
             out.push(at(&SPEC_PATTERN_MAY_PANIC, format!("{path}[{i}]"), format!("`{}` has an empty alternation (`{{}}` or an unclosed `{{`)", abbreviate(pattern)),
                 "Velero's glob library (gobwas/glob v0.2.3) can panic (index out of range) or answer at random when it matches names against it",
                 "remove the empty braces"));
         }
     }
+}
+
+/// HV126: a class written `[^...]`, the negation of shells and regular expressions, which
+/// gobwas/glob reads as a class that holds `^`.
+pub(crate) fn check_caret_class(pattern: &str, path: &str, out: &mut Vec<Finding>) {
+    if !pattern.contains("[^") || Glob::compile(pattern).is_err() {
+        return;
+    }
+    let meant = pattern.replace("[^", "[!");
+    out.push(at(
+        &SPEC_PATTERN_CARET_CLASS,
+        path.to_owned(),
+        format!(
+            "`{}` has a class starting with `^`: in Velero's glob syntax (gobwas/glob) only `!` negates a class",
+            abbreviate(pattern)
+        ),
+        "the class matches `^` and the characters listed, not every other character: names meant to be matched are not, and the list does not do what it says",
+        format!("write `{}` for \"any character but\"", abbreviate(&meant)),
+    ));
 }
 
 fn check_lists(lists: [(&str, &[String], bool); 4], base: &str, out: &mut Vec<Finding>) {

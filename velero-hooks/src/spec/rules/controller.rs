@@ -212,6 +212,9 @@ pub fn check_backup_controller(
     ] {
         for (i, pattern) in list.iter().enumerate() {
             let path = format!("{base}.{field}[{i}]");
+            if version.has(&NAMESPACE_WILDCARDS) {
+                super::check_caret_class(pattern, &path, &mut out);
+            }
             if let Some(error) = namespace_pattern_error(pattern, version) {
                 let fix = if version.has(&NAMESPACE_WILDCARDS) {
                     "use lower-case names with only `*`, `?` and `[...]` as wildcards".to_owned()
