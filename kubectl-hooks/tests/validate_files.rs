@@ -408,3 +408,19 @@ fn names_cannot_forge_lines_or_colours_in_text_output() {
         "{text}"
     );
 }
+
+#[test]
+fn utf16_input_is_named_with_how_to_save_it() {
+    let text = "apiVersion: v1\nkind: Pod\n";
+    let mut utf16: Vec<u8> = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    for input in [utf16.clone(), utf16[2..].to_vec()] {
+        let output = hooks_stdin(&["validate", "-f", "-"], &input);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stdout(&output).contains("UTF-16 text"),
+            "{}",
+            stdout(&output)
+        );
+    }
+}

@@ -571,13 +571,29 @@ fn unknown_key(name: &str) -> Finding {
         };
         ("Velero ignores it silently".to_owned(), fix)
     };
-    Finding::new(
-        &UNKNOWN_KEY,
-        name,
-        "Velero does not read this key",
-        velero_does,
-        fix,
-    )
+    // A character no one sees (a zero-width space pasted from a web page) makes a key that
+    // looks right unknown; say which and where, since "did you mean" would look the same.
+    let invisible: Vec<String> = name
+        .chars()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+                )
+        })
+        .map(|(i, c)| format!("U+{:04X} at character {}", u32::from(c), i + 1))
+        .collect();
+    let problem = if invisible.is_empty() {
+        "Velero does not read this key".to_owned()
+    } else {
+        format!(
+            "Velero does not read this key: it holds an invisible character ({})",
+            invisible.join(", ")
+        )
+    };
+    Finding::new(&UNKNOWN_KEY, name, problem, velero_does, fix)
 }
 
 /// An annotation value that is not a string, as kubectl reads unquoted YAML (YAML 1.1:
@@ -645,6 +661,11 @@ fn check_fields_without_trigger(pod: &PodView<'_>, findings: &mut Vec<Finding>) 
         };
         let trigger = keys::name(family, trigger_field);
         if pod.annotation(trigger).is_some_and(|v| !v.is_empty()) {
+            continue;
+        }
+        // Written, but not as a string: HV051 says so, and the API server refuses the
+        // object before anything else matters.
+        if pod.has_annotation(trigger) && pod.annotation(trigger).is_none() {
             continue;
         }
         // pre. fields beside a legacy command are reported as ignored by check_legacy.

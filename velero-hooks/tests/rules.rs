@@ -300,6 +300,12 @@ fn table() -> Vec<(Value, Vec<&'static str>)> {
             json!({"pre.hook.backup.velero.io/command": FSFREEZE, "pre.hook.backup.velero.io/on-error": "Fail", "pre.hook.backup.velero.io/timeout": 30}),
             vec!["HV051"],
         ),
+        // A command written as a YAML list is HV051 alone: the keys beside it are not also
+        // told that the command is missing.
+        (
+            json!({"pre.hook.backup.velero.io/command": ["/bin/sync"], "pre.hook.backup.velero.io/on-error": "Fail"}),
+            vec!["HV051"],
+        ),
         (
             json!({"init.hook.restore.velero.io/container-image": "busybox", "init.hook.restore.velero.io/command": "[\"/x\"]", "init.hook.restore.velero.io/timeout": "1m"}),
             vec!["HV052"],
@@ -523,4 +529,25 @@ fn values_that_are_not_strings_say_what_yaml_made_of_them() {
         assert!(finding.velero_does.contains(velero_does), "{finding:?}");
         assert!(finding.fix.contains(fix), "{finding:?}");
     }
+}
+
+#[test]
+fn an_invisible_character_in_a_key_is_named() {
+    let object = pod(json!({
+        "pre.hook.backup.velero.io/command": FSFREEZE,
+        "pre.hook.backup.velero.io/on-error\u{200B}": "Fail",
+    }));
+    let report = check_object(&object, VeleroVersion::LATEST_RELEASE).unwrap();
+    let unknown = report
+        .findings
+        .iter()
+        .find(|f| f.code == "HV050")
+        .expect("the key is unknown");
+    assert!(
+        unknown
+            .problem
+            .contains("invisible character (U+200B at character 35)"),
+        "{}",
+        unknown.problem
+    );
 }

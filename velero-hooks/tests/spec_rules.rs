@@ -531,6 +531,19 @@ fn undecodable_specs_are_a_finding_at_the_field_not_a_crash() {
             .problem
             .starts_with("the value cannot be decoded: invalid type")
     );
+    // `app: y` in YAML is a boolean to kubectl: the fix says to quote it.
+    let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "x"},
+        "spec": {"hooks": {"resources": [{"name": "h", "labelSelector": {"matchLabels": {"app": true}}}]}}});
+    let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();
+    assert_eq!(
+        finding.subject.text(),
+        "spec.hooks.resources[0].labelSelector.matchLabels.app"
+    );
+    assert!(
+        finding.fix.starts_with("quote the value"),
+        "{}",
+        finding.fix
+    );
     let spec = json!({"schedule": "@daily", "template": [["shop"]]});
     let document = json!({"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "x"}, "spec": spec});
     let finding = VeleroObject::from_json(&document).unwrap().unwrap_err();

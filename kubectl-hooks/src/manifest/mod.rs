@@ -271,6 +271,9 @@ pub fn read_text(path: &Path) -> Result<(String, String), InputError> {
             MAX_INPUT_BYTES / (1024 * 1024)
         )));
     }
+    if is_utf16(&bytes) {
+        return Err(fail(UTF16_INPUT.to_owned()));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..offset]
@@ -281,12 +284,27 @@ pub fn read_text(path: &Path) -> Result<(String, String), InputError> {
         InputError {
             source: name.clone(),
             line: Some(Spot::line(line)),
-            message: format!(
-                "not UTF-8 text (invalid byte at offset {offset}); is this a binary file?"
-            ),
+            message: not_utf8(offset),
         }
     })?;
     Ok((name, text))
+}
+
+/// Why an input in UTF-16 is refused, and how to save it.
+pub(crate) const UTF16_INPUT: &str = "UTF-16 text, which kubectl does not read either \
+     (Windows PowerShell's `>` writes it): save the file as UTF-8, e.g. `Out-File -Encoding utf8`";
+
+/// Whether an input starts as UTF-16 does: a byte-order mark, or ASCII text with a NUL
+/// after every character.
+pub(crate) fn is_utf16(start: &[u8]) -> bool {
+    start.starts_with(&[0xFF, 0xFE])
+        || start.starts_with(&[0xFE, 0xFF])
+        || (start.len() >= 4 && start[0] != 0 && start[1] == 0 && start[2] != 0 && start[3] == 0)
+}
+
+/// The message for bytes that are not UTF-8 at `offset`.
+pub(crate) fn not_utf8(offset: usize) -> String {
+    format!("not UTF-8 text (invalid byte at offset {offset}); is this a binary file?")
 }
 
 /// Whether a line (with or without its line break) is a document marker: `---` alone or

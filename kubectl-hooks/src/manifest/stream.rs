@@ -167,6 +167,9 @@ fn read_one(path: &Path, send: &mut impl FnMut(Batch)) -> Result<(), InputError>
             .take(BATCH_BYTES as u64)
             .read_to_end(&mut pending)
             .map_err(|e| fail(None, format!("cannot read: {e}")))?;
+        if at_start && super::is_utf16(&pending) {
+            return Err(fail(Some(1), super::UTF16_INPUT.to_owned()));
+        }
         if at_start && pending.starts_with("\u{feff}".as_bytes()) {
             pending.drain(..3);
             offset += 3;
@@ -202,13 +205,7 @@ fn read_one(path: &Path, send: &mut impl FnMut(Batch)) -> Result<(), InputError>
                     .iter()
                     .filter(|&&b| b == b'\n')
                     .count();
-            fail(
-                Some(line),
-                format!(
-                    "not UTF-8 text (invalid byte at offset {}); is this a binary file?",
-                    offset + valid
-                ),
-            )
+            fail(Some(line), super::not_utf8(offset + valid))
         })?;
         offset += text.len();
         if !text.is_empty() {

@@ -288,6 +288,26 @@ fn suggestions(kind: VeleroKind, parent: &str, name: &str) -> Vec<&'static str> 
     {
         return vec![d.path];
     }
+    // A Backup's field written in a Schedule's spec instead of its template.
+    if kind == VeleroKind::Schedule
+        && parent == "spec"
+        && let Some(d) = lookup(kind, &format!("spec.template.{name}"))
+    {
+        return vec![d.path];
+    }
+    // The hook lists of the other kind: a Restore runs only `postHooks`, a Backup `pre`
+    // and `post`.
+    if parent.ends_with("hooks.resources[]") {
+        let meant = match (kind, name) {
+            (VeleroKind::Restore, "pre" | "post" | "preHooks" | "exec") => Some("postHooks"),
+            (VeleroKind::Backup | VeleroKind::Schedule, "preHooks") => Some("pre"),
+            (VeleroKind::Backup | VeleroKind::Schedule, "postHooks") => Some("post"),
+            _ => None,
+        };
+        if let Some(meant) = meant {
+            return vec![meant];
+        }
+    }
     let prefix = if parent.is_empty() {
         String::new()
     } else {
@@ -338,5 +358,30 @@ mod tests {
                     "initContainers": [{"name": "i", "image": "busybox", "command": ["true"],
                         "securityContext": {"runAsUser": 1}}]}}]}]}}});
         assert_eq!(undeclared(VeleroKind::Restore, &restore), []);
+    }
+
+    #[test]
+    fn fields_in_the_place_of_the_other_kind_are_pointed_to_theirs() {
+        let meant = |kind, object: Value| {
+            undeclared(kind, &object)
+                .into_iter()
+                .map(|u| (u.written, u.suggestions))
+                .collect::<Vec<_>>()
+        };
+        let schedule = json!({"spec": {"schedule": "@daily", "hooks": {"resources": []}}});
+        assert_eq!(
+            meant(VeleroKind::Schedule, schedule),
+            [("spec.hooks".to_owned(), vec!["spec.template.hooks"])]
+        );
+        let restore = json!({"spec": {"hooks": {"resources": [{"name": "h", "pre": []}]}}});
+        assert_eq!(
+            meant(VeleroKind::Restore, restore),
+            [("spec.hooks.resources[0].pre".to_owned(), vec!["postHooks"])]
+        );
+        let backup = json!({"spec": {"hooks": {"resources": [{"name": "h", "postHooks": []}]}}});
+        assert_eq!(
+            meant(VeleroKind::Backup, backup),
+            [("spec.hooks.resources[0].postHooks".to_owned(), vec!["post"])]
+        );
     }
 }

@@ -102,12 +102,25 @@ impl VeleroObject {
                     "." => kind.spec_path().to_owned(),
                     inner => format!("{}.{inner}", kind.spec_path()),
                 };
+                let inner = err.inner().to_string();
+                // A plain `y`, `on` or `0755` is not a string to kubectl's YAML 1.1 reader.
+                let fix = if inner.starts_with("invalid type: boolean")
+                    || inner.starts_with("invalid type: integer")
+                    || inner.starts_with("invalid type: floating point")
+                {
+                    "quote the value: kubectl reads a plain yes, no, on, off, y, n, true or false as a boolean and digits as a number, and this field is a string"
+                } else {
+                    "write the field as Velero's API documents it (velero.io/docs, API types)"
+                };
                 Err(rules::at(
                     &rules::SPEC_UNDECODABLE,
                     path,
-                    format!("the value cannot be decoded: {}", err.inner()),
+                    format!(
+                        "the value cannot be decoded: {}",
+                        inner.replace("expected struct ", "expected a ")
+                    ),
                     "the API server rejects the object (its schema types the field otherwise), so Velero never sees it; nothing else in the object is checked until it decodes",
-                    "write the field as Velero's API documents it (velero.io/docs, API types)",
+                    fix,
                 ))
             }
         })

@@ -382,8 +382,18 @@ pub(crate) fn check_init_container(container: &Value, path: &str, out: &mut Vec<
                 .get("command")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
-            bad_type.or_else(|| (text("name").is_empty() || text("image").is_empty() || command_len == 0)
-                .then(|| "invalid InitContainer in restore hook, it doesn't have Command, Name or Image field".to_owned()))
+            let missing: Vec<&str> = [
+                ("name", text("name").is_empty()),
+                ("image", text("image").is_empty()),
+                ("command", command_len == 0),
+            ]
+            .into_iter()
+            .filter_map(|(field, missing)| missing.then_some(field))
+            .collect();
+            bad_type.or_else(|| (!missing.is_empty()).then(|| format!(
+                "no {} (Velero's error: \"invalid InitContainer in restore hook, it doesn't have Command, Name or Image field\")",
+                missing.join(", no ")
+            )))
         }
         other => Some(format!(
             "json: cannot unmarshal {} into Go value of type v1.Container",
