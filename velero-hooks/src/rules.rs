@@ -325,6 +325,7 @@ pub const RULES: &[Rule] = &[
     spec::BACKUP_NAMESPACE_PATTERN_LOOKED_UP,
     spec::BACKUP_NAMESPACE_MISSING,
     spec::RESTORE_VALIDATION,
+    spec::BACKUP_STORAGE_LOCATION_UNUSABLE,
 ];
 
 /// The rule with this code, whatever the hook source: annotation rules (HV0xx), spec and

@@ -234,6 +234,14 @@ pub const BOUNDED_FINALIZER_WAIT: Change = Change {
     what: "the restore finalizer's wait for hooks ends at --resource-timeout",
 };
 
+/// A backup whose BackupStorageLocation is not `Available` fails validation
+/// (`BSLIsAvailable`, `prepareBackupRequest` in `pkg/controller/backup_controller.go`).
+pub const STORAGE_LOCATION_AVAILABILITY_CHECKED: Change = Change {
+    since: VeleroVersion::release(17, 0),
+    pr: 8976,
+    what: "a backup to an Unavailable storage location fails validation",
+};
+
 /// A post-restore exec hook may wait for its container to be ready (`waitForReady`,
 /// `post.hook.restore.velero.io/wait-for-ready`); older releases read neither and the API
 /// server prunes the spec field (`internal/hook/wait_exec_hook_handler.go`).

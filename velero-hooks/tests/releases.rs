@@ -645,3 +645,46 @@ fn a_restore_alone_shows_the_index_mismatch_when_one_entry_has_exec_hooks() {
         {"exec": {"command": ["/bin/b"], "waitTimeout": "5m"}}]}]));
     assert!(never_recorded(&mixed, "1.17.0").is_empty());
 }
+
+/// The backup controller checks the storage location before anything runs
+/// (`prepareBackupRequest`): it must exist (the one named, else the one marked default,
+/// else `default`), not be read-only, and since 1.17.0 (PR #8976) be Available.
+#[test]
+fn the_storage_location_is_checked_as_the_backup_controller_does() {
+    use velero_hooks::spec::rules::check_storage_location;
+    let location = |name: &str, default: bool, mode: &str, phase: &str| {
+        json!({"metadata": {"name": name}, "spec": {"default": default, "accessMode": mode},
+            "status": {"phase": phase}})
+    };
+    let code = |named: Option<&str>, locations: &[serde_json::Value], version: &str| {
+        check_storage_location(named, locations, "spec", v(version)).map(|f| f.problem)
+    };
+    let aws = [location("aws", true, "ReadWrite", "Available")];
+    assert_eq!(code(None, &aws, "1.18"), None);
+    assert_eq!(code(Some("aws"), &aws, "1.18"), None);
+    assert!(
+        code(Some("gcp"), &aws, "1.18")
+            .unwrap()
+            .contains("no BackupStorageLocation `gcp`")
+    );
+    // Nothing marked default: the server default `default`.
+    let plain = location("aws", false, "ReadWrite", "Available");
+    assert!(
+        code(None, &[plain], "1.18")
+            .unwrap()
+            .contains("server default `default`")
+    );
+    let read_only = location("aws", true, "ReadOnly", "Available");
+    assert!(
+        code(None, &[read_only], "1.18")
+            .unwrap()
+            .contains("read-only")
+    );
+    let unavailable = [location("aws", true, "ReadWrite", "Unavailable")];
+    assert_eq!(code(None, &unavailable, "1.16"), None);
+    assert!(
+        code(None, &unavailable, "1.17")
+            .unwrap()
+            .contains("not Available")
+    );
+}

@@ -35,7 +35,17 @@ impl VeleroWorld {
         Self::build(None, seed)
     }
 
-    fn build(config: Option<FakeVeleroConfig>, seed: Vec<Value>) -> Self {
+    fn build(config: Option<FakeVeleroConfig>, mut seed: Vec<Value>) -> Self {
+        // What `velero install` leaves: the default BackupStorageLocation, validated.
+        if let Some(config) = &config {
+            seed.insert(
+                0,
+                json!({"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+                    "metadata": {"name": "default", "namespace": config.namespace},
+                    "spec": {"provider": "aws", "default": true, "objectStorage": {"bucket": "velero"}},
+                    "status": {"phase": "Available"}}),
+            );
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -245,12 +245,35 @@ fn velero_not_installed() {
 #[test]
 fn another_velero_namespace_and_bad_flags() {
     let world = VeleroWorld::start(frozen(), vec![]);
+    // Said before any preflight: Velero's namespace is not there, the name is not one.
     let out = world.hooks(&["backup", "create", "b1", "--velero-namespace", "elsewhere"]);
-    expect_exit(&out, 1);
+    expect_exit(&out, 2);
     assert!(
-        stderr(&out).contains("Error from server (NotFound)"),
+        stderr(&out).contains("namespace elsewhere not found") && stdout(&out).is_empty(),
         "{}",
         stderr(&out)
+    );
+    let out = world.hooks(&["backup", "create", "Bad_Name", "--dry-run"]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("lowercase RFC 1123 subdomain"),
+        "{}",
+        stderr(&out)
+    );
+    // A storage location Velero does not have: the backup would end FailedValidation.
+    let out = world.hooks(&[
+        "backup",
+        "create",
+        "b2",
+        "--storage-location",
+        "nosuch",
+        "--dry-run",
+    ]);
+    let text = expect_exit(&out, 1);
+    assert!(
+        text.contains("error HV141: spec.storageLocation: no BackupStorageLocation `nosuch`")
+            && text.contains("(there: default)"),
+        "{text}"
     );
     let out = world.hooks(&["-n", "shop", "backup", "get"]);
     expect_exit(&out, 1);

@@ -20,7 +20,7 @@ use super::types::{
 };
 
 mod controller;
-pub use controller::{check_backup_controller, check_restore_controller};
+pub use controller::{check_backup_controller, check_restore_controller, check_storage_location};
 
 const fn rule(
     code: &'static str,
@@ -278,53 +278,18 @@ pub const BACKUP_NAMESPACE_MISSING: Rule = rule(
     Warning,
     "an included namespace does not exist in the cluster",
 );
+pub const BACKUP_STORAGE_LOCATION_UNUSABLE: Rule = rule(
+    "HV141",
+    "backup-storage-location-unusable",
+    Error,
+    "the backup's storage location is missing, read-only or unavailable: the backup fails validation",
+);
 pub const RESTORE_VALIDATION: Rule = rule(
     "HV140",
     "restore-spec-invalid",
     Error,
     "the restore's own fields are invalid: the restore fails validation",
 );
-
-/// Every rule of this module, in code order (joined into `crate::rules::RULES`).
-pub const SPEC_RULES: &[Rule] = &[
-    SPEC_UNDECODABLE,
-    SPEC_NAME_EMPTY,
-    SPEC_WITHOUT_EXEC,
-    SPEC_COMMAND_EMPTY,
-    SPEC_COMMAND_ONE_STRING,
-    SPEC_ON_ERROR_INVALID,
-    SPEC_ON_ERROR_UNSET,
-    SPEC_TIMEOUT_INVALID,
-    SPEC_TIMEOUT_NEGATIVE,
-    SPEC_SELECTOR_INVALID,
-    SPEC_PATTERN_INVALID,
-    SPEC_PATTERN_MAY_PANIC,
-    RESTORE_HOOK_RESOURCES_IGNORED,
-    RESTORE_HOOK_EMPTY,
-    INIT_CONTAINER_INVALID,
-    INIT_TIMEOUT_UNUSED,
-    SPEC_FIELD_UNKNOWN,
-    RESTORE_HOOK_NAMESPACE_MAPPED_AWAY,
-    HOOKS_ON_NO_PODS,
-    HOOK_ENTRY_EMPTY,
-    POD_FINISHED,
-    POD_NOT_RUNNING,
-    SPEC_CONTAINER_NOT_FOUND,
-    PRE_HOOK_FAIL,
-    RESTORE_HOOK_NEVER_RECORDED,
-    POST_HOOK_FAIL,
-    BACKUP_NAMESPACE_LISTS,
-    BACKUP_RESOURCE_LISTS,
-    BACKUP_NAMESPACE_PATTERN_REFUSED,
-    BACKUP_NAMESPACE_PATTERN_INVALID,
-    BACKUP_BOTH_SELECTORS,
-    BACKUP_SELECTOR_INVALID,
-    BACKUP_INCLUDES_EXCLUDED_NAMESPACE,
-    BACKUP_TAKES_IN_NO_NAMESPACE,
-    BACKUP_NAMESPACE_PATTERN_LOOKED_UP,
-    BACKUP_NAMESPACE_MISSING,
-    RESTORE_VALIDATION,
-];
 
 pub(crate) fn at(
     rule: &Rule,

@@ -246,6 +246,17 @@ pub fn schedules_dynamic(cluster: &Cluster, velero_namespace: &str) -> Api<Dynam
     Api::namespaced_with(cluster.client.clone(), velero_namespace, &resource)
 }
 
+pub fn storage_locations(cluster: &Cluster, velero_namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource {
+        group: GROUP.into(),
+        version: VERSION.into(),
+        api_version: API_VERSION.into(),
+        kind: "BackupStorageLocation".into(),
+        plural: "backupstoragelocations".into(),
+    };
+    Api::namespaced_with(cluster.client.clone(), velero_namespace, &resource)
+}
+
 pub fn download_requests(cluster: &Cluster, velero_namespace: &str) -> Api<DownloadRequest> {
     Api::namespaced(cluster.client.clone(), velero_namespace)
 }

@@ -12,6 +12,7 @@ use kube::api::{Api, ListParams, PostParams};
 use serde_json::{Value, json};
 use velero_hooks::duration::{GoDuration, parse_go_duration};
 use velero_hooks::spec::plan::PodPlan;
+use velero_hooks::spec::rules::check_storage_location;
 use velero_hooks::spec::scope::{NamespaceScope, backup_takes_in_pods};
 use velero_hooks::spec::selector::LabelSelector;
 use velero_hooks::spec::{Inventory, ObjectPlan, VeleroObject, VeleroSpec, plan};
@@ -76,7 +77,37 @@ pub async fn run(
     args: &CreateArgs,
 ) -> anyhow::Result<ExitCode> {
     let spec = build_spec(args).map_err(unusable)?;
-    let preflight = preflight(cluster, &spec, global.velero_version).await?;
+    if let Some(problem) = invalid_name(&args.name) {
+        return Err(unusable(anyhow::anyhow!(
+            "backup name \"{}\" is not valid: {problem} (the API server refuses it)",
+            args.name
+        )));
+    }
+    // Known before the preflight is worth running: the name is taken, or Velero's
+    // namespace is not there.
+    let backups = api::backups(cluster, velero_namespace);
+    match backups.get_opt(&args.name).await {
+        Ok(Some(_)) => anyhow::bail!(
+            "backup {name} already exists in namespace {velero_namespace}: choose another name, e.g. {name}-{suffix}",
+            name = args.name,
+            suffix = name_suffix()
+        ),
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(err) => {
+            return Err(describe_api_error(
+                err,
+                &format!("get backup {} -n {velero_namespace}", args.name),
+            ));
+        }
+    }
+    let namespaces: Api<Namespace> = Api::all(cluster.client.clone());
+    if let Ok(None) = namespaces.get_opt(velero_namespace).await {
+        return Err(unusable(anyhow::anyhow!(
+            "namespace {velero_namespace} not found: Velero runs in another namespace? name it with --velero-namespace"
+        )));
+    }
+    let preflight = preflight(cluster, &spec, velero_namespace, global.velero_version).await?;
     print!(
         "{}",
         preflight.render(&args.name, velero_namespace, global.velero_version)
@@ -107,7 +138,6 @@ pub async fn run(
         spec,
         ..Backup::default()
     };
-    let backups = api::backups(cluster, velero_namespace);
     match backups.create(&PostParams::default(), &backup).await {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => anyhow::bail!(
@@ -387,9 +417,32 @@ pub(super) fn argv(command: &[String]) -> String {
 
 /// Lists the namespaces and the pods the backup may take in, and asks the library's
 /// planner what Velero will run on each.
+/// Why `name` cannot name an object: the API server's RFC 1123 subdomain rule
+/// (`k8s.io/apimachinery/pkg/util/validation.IsDNS1123Subdomain`), in its words.
+fn invalid_name(name: &str) -> Option<&'static str> {
+    let alphanumeric = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if name.is_empty() {
+        Some("a name is required")
+    } else if name.len() > 253 {
+        Some("must be no more than 253 characters")
+    } else if !name
+        .chars()
+        .all(|c| alphanumeric(c) || c == '-' || c == '.')
+        || !name.starts_with(alphanumeric)
+        || !name.ends_with(alphanumeric)
+    {
+        Some(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        )
+    } else {
+        None
+    }
+}
+
 pub async fn preflight(
     cluster: &Cluster,
     spec: &serde_json::Map<String, Value>,
+    velero_namespace: &str,
     version: VeleroVersion,
 ) -> anyhow::Result<Preflight> {
     let document = json!({"apiVersion": "velero.io/v1", "kind": "Backup", "metadata": {"name": "preflight"}, "spec": spec});
@@ -440,7 +493,31 @@ pub async fn preflight(
             inventory.add_pod(&serde_json::to_value(&pod)?);
         }
     }
-    let planned = plan(&object, &inventory, version);
+    let mut planned = plan(&object, &inventory, version);
+    // Where the backup is written: the controller refuses it before any hook runs.
+    let named = spec.get("storageLocation").and_then(Value::as_str);
+    match api::storage_locations(cluster, velero_namespace)
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => {
+            let locations: Vec<Value> = list
+                .items
+                .iter()
+                .filter_map(|l| serde_json::to_value(l).ok())
+                .collect();
+            if let Some(finding) = check_storage_location(named, &locations, "spec", version) {
+                planned.findings.push(finding);
+                planned.refused = true;
+                for pod in &mut planned.pods {
+                    pod.hooks.clear();
+                }
+            }
+        }
+        Err(_) => planned.limits.push(
+            "the BackupStorageLocations could not be listed: whether Velero accepts the storage location is not checked",
+        ),
+    }
     Ok(Preflight {
         pods_in_scope: planned.pods.len(),
         pods_includes,

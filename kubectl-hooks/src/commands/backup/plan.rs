@@ -122,9 +122,10 @@ pub async fn run_schedule(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let preflight = super::create::preflight(cluster, &template, global.velero_version)
-        .await?
-        .in_schedule_template();
+    let preflight =
+        super::create::preflight(cluster, &template, velero_namespace, global.velero_version)
+            .await?
+            .in_schedule_template();
     let planned = Planned {
         origin: Some(format!("schedule/{name} -n {velero_namespace}")),
         plan: preflight.into_plan(velero_hooks::spec::VeleroKind::Schedule, name),

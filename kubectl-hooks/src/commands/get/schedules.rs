@@ -73,7 +73,7 @@ pub async fn by_pod(
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let preflight = create::preflight(cluster, &template, version)
+        let preflight = create::preflight(cluster, &template, velero_namespace, version)
             .await
             .with_context(|| format!("planning {source} -n {velero_namespace}"))?
             .in_schedule_template();

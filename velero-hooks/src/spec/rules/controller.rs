@@ -15,7 +15,7 @@ use crate::spec::types::{BackupSpec, RestoreSpec};
 use crate::version::{
     EMPTY_INCLUDES_MEAN_ALL_AGAIN, INCLUDED_NAMESPACES_LOOKED_UP,
     MISSING_INCLUDED_NAMESPACE_LOGGED, NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL,
-    VeleroVersion,
+    STORAGE_LOCATION_AVAILABILITY_CHECKED, VeleroVersion,
 };
 
 use super::*;
@@ -436,4 +436,106 @@ fn value_kind(value: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// The BackupStorageLocation a backup writes to, found and checked as the backup controller
+/// does (`prepareBackupRequest`, `pkg/controller/backup_controller.go`): the one `spec.storageLocation`
+/// names, else the one marked `default`, else the server's `--default-backup-storage-location`
+/// (`default`). `locations` are the BackupStorageLocations of Velero's namespace; `base` is
+/// `spec` or `spec.template`.
+pub fn check_storage_location(
+    named: Option<&str>,
+    locations: &[Value],
+    base: &str,
+    version: VeleroVersion,
+) -> Option<Finding> {
+    let text = |l: &Value, pointer: &str| {
+        l.pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let name = match named.filter(|n| !n.is_empty()) {
+        Some(name) => name.to_owned(),
+        None => locations
+            .iter()
+            .find(|l| l.pointer("/spec/default").and_then(Value::as_bool) == Some(true))
+            .and_then(|l| text(l, "/metadata/name"))
+            .unwrap_or_else(|| "default".to_owned()),
+    };
+    let path = format!("{base}.storageLocation");
+    let refuse = |problem: String, velero_error: String, fix: &str| {
+        Some(at(
+            &BACKUP_STORAGE_LOCATION_UNUSABLE,
+            path.clone(),
+            problem,
+            format!("the backup ends FailedValidation (`{velero_error}`) and no hook runs"),
+            fix,
+        ))
+    };
+    let Some(location) = locations
+        .iter()
+        .find(|l| text(l, "/metadata/name").as_deref() == Some(name.as_str()))
+    else {
+        let known: Vec<String> = locations
+            .iter()
+            .filter_map(|l| text(l, "/metadata/name"))
+            .collect();
+        let listed = if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        };
+        let (problem, velero_error) = if named.is_some_and(|n| !n.is_empty()) {
+            (
+                format!(
+                    "no BackupStorageLocation `{name}` in Velero's namespace (there: {listed})"
+                ),
+                format!(
+                    "an existing backup storage location was not specified at backup creation time and the default {name} was not found. ..."
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "no storage location is named and none is marked default, so Velero uses the server default `{name}`, which does not exist (there: {listed})"
+                ),
+                format!(
+                    "an existing backup storage location was not specified at backup creation time and the server default {name} does not exist. ..."
+                ),
+            )
+        };
+        return refuse(
+            problem,
+            velero_error,
+            "name an existing location (--storage-location, spec.storageLocation), or create it (`velero backup-location create`)",
+        );
+    };
+    if text(location, "/spec/accessMode").as_deref() == Some("ReadOnly") {
+        return refuse(
+            format!("BackupStorageLocation `{name}` is read-only"),
+            format!(
+                "backup can't be created because backup storage location {name} is currently in read-only mode"
+            ),
+            "name a ReadWrite location, or set accessMode: ReadWrite on this one",
+        );
+    }
+    let phase = text(location, "/status/phase").unwrap_or_default();
+    if version.has(&STORAGE_LOCATION_AVAILABILITY_CHECKED) && phase != "Available" {
+        let shown = if phase.is_empty() {
+            "no phase yet"
+        } else {
+            phase.as_str()
+        };
+        return refuse(
+            format!(
+                "BackupStorageLocation `{name}` is not Available ({shown}); {} do not check this",
+                STORAGE_LOCATION_AVAILABILITY_CHECKED.before()
+            ),
+            format!(
+                "backup can't be created because BackupStorageLocation {name} is in Unavailable status."
+            ),
+            "fix the location's credentials or bucket until `velero backup-location get` shows it Available",
+        );
+    }
+    None
 }
