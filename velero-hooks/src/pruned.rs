@@ -141,6 +141,9 @@ const OBJECT: Shape = Shape::Fields(&[
             ("backupName", Shape::All),
             ("scheduleName", Shape::All),
             ("namespaceMapping", Shape::All),
+            ("resourceModifier", Shape::All),
+            ("skipDefaultResourceModifier", Shape::All),
+            ("resourcePolicy", Shape::All),
         ]),
     ),
 ]);

@@ -326,6 +326,7 @@ pub const RULES: &[Rule] = &[
     spec::BACKUP_NAMESPACE_MISSING,
     spec::RESTORE_VALIDATION,
     spec::BACKUP_STORAGE_LOCATION_UNUSABLE,
+    spec::RESTORE_NAMESPACE_PATTERN_MAY_TAKE_ALL,
 ];
 
 /// The rule with this code, whatever the hook source: annotation rules (HV0xx), spec and

@@ -371,6 +371,23 @@ pub const STAR_INCLUDES_NOT_EXPANDED_AGAIN: Change = Change {
     what: "`includedNamespaces: [\"*\"]` is not expanded",
 };
 
+/// A Restore's namespace patterns are not expanded: `ShouldExpandWildcards(.., fromBackup:
+/// false)` in `pkg/restore/restore.go`. Made on the 1.18 branch only, by the same pull
+/// request as [`STAR_INCLUDES_EXPANDED`]; main never got it, so main expands them as 1.18.0
+/// did. See [`restore_expands_namespace_patterns`].
+pub const RESTORE_PATTERNS_NOT_EXPANDED: Change = Change {
+    since: VeleroVersion::release(18, 1),
+    pr: 9587,
+    what: "a Restore's namespace patterns are matched, not expanded",
+};
+
+/// Whether `version` expands a Restore's namespace patterns against the backup's namespaces
+/// (`expandNamespaceWildcards`, `pkg/restore/restore.go`): 1.18.0 (PR #9255) and main.
+pub fn restore_expands_namespace_patterns(version: VeleroVersion) -> bool {
+    version.has(&NAMESPACE_WILDCARDS)
+        && (!version.has(&RESTORE_PATTERNS_NOT_EXPANDED) || version == VeleroVersion::MAIN)
+}
+
 /// Whether `version` takes in no namespace when `includedNamespaces` is empty and
 /// `excludedNamespaces` has a wildcard: since [`NAMESPACE_WILDCARDS`] and before
 /// [`EMPTY_INCLUDES_MEAN_ALL_AGAIN`] (1.18.0 alone).

@@ -688,3 +688,56 @@ fn the_storage_location_is_checked_as_the_backup_controller_does() {
             .contains("not Available")
     );
 }
+
+/// Velero 1.18.0 (PR #9255) and main expand a Restore's namespace patterns against the
+/// backup's namespaces into a plain include list, where empty means every namespace; 1.18.1
+/// and 1.18.2 match the patterns instead (PR #9587, on the 1.18 branch only).
+#[test]
+fn a_restore_pattern_matching_no_backed_up_namespace_takes_in_all_on_1_18_0_and_main() {
+    let spec = json!({"backupName": "b", "includedNamespaces": ["shop-*"]});
+    let db = pod("db-0", json!({}));
+    for (release, takes_in, warned) in [
+        ("1.17.2", false, false),
+        ("1.18.0", true, true),
+        ("1.18.1", false, false),
+        ("1.18.2", false, false),
+        ("main", true, true),
+    ] {
+        let planned = plan(
+            &object("Restore", spec.clone()),
+            &Inventory::from_objects([&db]),
+            v(release),
+        );
+        assert_eq!(planned.pods.len() == 1, takes_in, "{release}");
+        assert_eq!(
+            codes(&planned.findings).contains(&"HV142"),
+            warned,
+            "{release}"
+        );
+    }
+    // A pattern that matches a backed-up namespace takes in that one only.
+    let other = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-0", "namespace": "shop-eu"}, "spec": {"containers": [{"name": "web"}]},
+        "status": {"phase": "Running"}});
+    let planned = plan(
+        &object("Restore", spec.clone()),
+        &Inventory::from_objects([&db, &other]),
+        v("main"),
+    );
+    let names: Vec<&str> = planned.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["web-0"]);
+    // What main may patch or select otherwise is named among the plan's limits.
+    let modifier = |planned: &velero_hooks::spec::ObjectPlan| {
+        planned
+            .limits
+            .iter()
+            .any(|l| l.contains("default resource modifier"))
+    };
+    assert!(modifier(&planned));
+    let on_1_18_2 = plan(
+        &object("Restore", spec),
+        &Inventory::from_objects([&db]),
+        v("1.18.2"),
+    );
+    assert!(!modifier(&on_1_18_2));
+}

@@ -284,6 +284,12 @@ pub const BACKUP_STORAGE_LOCATION_UNUSABLE: Rule = rule(
     Error,
     "the backup's storage location is missing, read-only or unavailable: the backup fails validation",
 );
+pub const RESTORE_NAMESPACE_PATTERN_MAY_TAKE_ALL: Rule = rule(
+    "HV142",
+    "restore-namespace-pattern-may-take-all",
+    Warning,
+    "a Restore's namespace pattern that matches none of the backup's namespaces makes the restore take in every namespace",
+);
 pub const RESTORE_VALIDATION: Rule = rule(
     "HV140",
     "restore-spec-invalid",

@@ -206,6 +206,21 @@ pub fn expands_wildcards(included: &[String], excluded: &[String], version: Vele
         && included.iter().chain(excluded).any(|p| is_wildcard(p))
 }
 
+/// `wildcard.ExpandWildcards` (`pkg/util/wildcard/expand.go`): each pattern with a
+/// wildcard replaced by the `active` namespaces it matches, plain names kept as written.
+pub fn expand_patterns(patterns: &[String], active: &[String]) -> Result<Vec<String>, GlobError> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        if !is_wildcard(pattern) {
+            out.push(pattern.clone());
+            continue;
+        }
+        let glob = Glob::compile(pattern)?;
+        out.extend(active.iter().filter(|ns| glob.matches(ns)).cloned());
+    }
+    Ok(out)
+}
+
 /// Whether the namespace lists as written take in no namespace at all: Velero 1.18.0 expands
 /// an empty `includedNamespaces` along with wildcard exclusions into an empty list, and an
 /// expanded empty list includes nothing (`ShouldInclude` in
@@ -249,21 +264,9 @@ impl NamespaceScope {
         if !expands_wildcards(&included, &excluded, version) {
             return Ok(NamespaceScope::Patterns { included, excluded });
         }
-        let expand = |patterns: &[String]| -> Result<Vec<String>, GlobError> {
-            let mut out = Vec::new();
-            for pattern in patterns {
-                if !is_wildcard(pattern) {
-                    out.push(pattern.clone());
-                    continue;
-                }
-                let glob = Glob::compile(pattern)?;
-                out.extend(active.iter().filter(|ns| glob.matches(ns)).cloned());
-            }
-            Ok(out)
-        };
         Ok(NamespaceScope::Expanded {
-            included: expand(&included)?,
-            excluded: expand(&excluded)?,
+            included: expand_patterns(&included, active)?,
+            excluded: expand_patterns(&excluded, active)?,
         })
     }
 

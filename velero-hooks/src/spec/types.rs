@@ -151,6 +151,14 @@ pub struct RestoreSpec {
     pub or_label_selectors: Option<Vec<LabelSelector>>,
     #[serde(deserialize_with = "nullable")]
     pub hooks: RestoreHooks,
+    /// A ConfigMap of patches applied to objects before they are created; not applied by
+    /// the plan, which says so.
+    pub resource_modifier: Option<Value>,
+    /// Velero main: leave out the server's default resource modifier.
+    pub skip_default_resource_modifier: Option<bool>,
+    /// Velero main: a resource policy whose selectors and kinds replace the restore's for
+    /// the namespaces it matches.
+    pub resource_policy: Option<Value>,
 }
 
 /// `RestoreHooks`.

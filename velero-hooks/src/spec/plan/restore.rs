@@ -17,15 +17,41 @@ use crate::keys::{Family, Field};
 use crate::pod::PodView;
 use crate::rules::{Finding, check_pod};
 use crate::spec::rules::SPEC_CONTAINER_NOT_FOUND;
-use crate::spec::scope::{resources_include_pods, selectors_match, should_include};
+use crate::spec::scope::{
+    expand_patterns, expands_wildcards, resources_include_pods, selectors_match, should_include,
+};
 use crate::spec::types::{RestoreResourceHookSpec, RestoreSpec};
-use crate::version::{VeleroVersion, WAIT_FOR_READY};
+use crate::version::{VeleroVersion, WAIT_FOR_READY, restore_expands_namespace_patterns};
 
 use super::run_time::{missing_container, subject_of};
 use super::{
     HookOrigin, InjectedInit, Inventory, LeftOut, ObjectPlan, Phase, PlannedHook, PodPlan, labels,
     text,
 };
+
+/// The namespace lists as the restore matches them. Velero 1.18.0 and main expand patterns
+/// against the backup's namespaces (`expandNamespaceWildcards`, `pkg/restore/restore.go`),
+/// here the namespaces of the pods planned; an include list expanded to nothing then
+/// means every namespace, as an empty list does (HV142). A pattern that does not compile
+/// is left as written (Velero fails the restore; the static rules say so).
+fn namespace_lists(
+    spec: &RestoreSpec,
+    inventory: &Inventory,
+    version: VeleroVersion,
+) -> (Vec<String>, Vec<String>) {
+    let (included, excluded) = (&spec.included_namespaces, &spec.excluded_namespaces);
+    if restore_expands_namespace_patterns(version) && expands_wildcards(included, excluded, version)
+    {
+        let active = inventory.namespaces();
+        if let (Ok(i), Ok(e)) = (
+            expand_patterns(included, &active),
+            expand_patterns(excluded, &active),
+        ) {
+            return (i, e);
+        }
+    }
+    (included.clone(), excluded.clone())
+}
 
 pub(super) fn plan(
     spec: &RestoreSpec,
@@ -34,17 +60,24 @@ pub(super) fn plan(
     out: &mut ObjectPlan,
 ) {
     out.limits.push("exec hooks run only on pods the restore creates: a pod that already exists in the cluster is skipped (pkg/restore/restore.go); the plan assumes every pod is created");
+    // Patches and policies that change pods or the selection before hooks are read
+    // (`pkg/restore/restore.go`): named, not applied.
+    if spec.resource_modifier.is_some() {
+        out.limits.push("spec.resourceModifier patches each object before it is created: a patch to a pod's hook annotations or labels is not applied by this plan");
+    } else if version == VeleroVersion::MAIN && spec.skip_default_resource_modifier != Some(true) {
+        out.limits.push("Velero main applies the server's default resource modifier, when one is configured, to every restore without spec.resourceModifier (skipDefaultResourceModifier: true leaves it out): its patches are not seen here");
+    }
+    if version == VeleroVersion::MAIN && spec.resource_policy.is_some() {
+        out.limits.push("spec.resourcePolicy (Velero main): for the namespaces it matches, its label selectors and kinds replace the restore's; this plan applies the restore's own");
+    }
     let pods_included = resources_include_pods(&spec.included_resources, &spec.excluded_resources);
+    let (included, excluded) = namespace_lists(spec, inventory, version);
     for pod in inventory.pods() {
         let namespace = text(pod, "/metadata/namespace").unwrap_or_default();
         let name = text(pod, "/metadata/name").unwrap_or_default();
         let reason = if !pods_included {
             Some("the restore's resource filters leave pods out")
-        } else if !should_include(
-            &spec.included_namespaces,
-            &spec.excluded_namespaces,
-            namespace,
-        ) {
+        } else if !should_include(&included, &excluded, namespace) {
             Some("its namespace is not included")
         } else if !selectors_match(
             spec.label_selector.as_ref(),

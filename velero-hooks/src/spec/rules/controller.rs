@@ -15,7 +15,8 @@ use crate::spec::types::{BackupSpec, RestoreSpec};
 use crate::version::{
     EMPTY_INCLUDES_MEAN_ALL_AGAIN, INCLUDED_NAMESPACES_LOOKED_UP,
     MISSING_INCLUDED_NAMESPACE_LOGGED, NAMESPACE_WILDCARDS, RESTORE_BACKUP_NAME_OPTIONAL,
-    STORAGE_LOCATION_AVAILABILITY_CHECKED, VeleroVersion,
+    RESTORE_PATTERNS_NOT_EXPANDED, STORAGE_LOCATION_AVAILABILITY_CHECKED, VeleroVersion,
+    restore_expands_namespace_patterns,
 };
 
 use super::*;
@@ -355,6 +356,7 @@ pub fn check_restore_controller(spec: &RestoreSpec, version: VeleroVersion) -> V
     if spec.label_selector.is_some() && spec.or_label_selectors.is_some() {
         out.push(at(&BACKUP_BOTH_SELECTORS, "spec.orLabelSelectors".to_owned(), "encountered labelSelector as well as orLabelSelectors in restore spec, only one can be specified", FAILED_VALIDATION, "keep one of them"));
     }
+    check_restore_namespace_expansion(spec, version, &mut out);
     let named = |n: &Option<String>| n.as_deref().is_some_and(|n| !n.is_empty());
     if spec.backup_name.is_none() && !version.has(&RESTORE_BACKUP_NAME_OPTIONAL) {
         // The CRD's `required: [backupName]`: refused before the controller sees it.
@@ -435,6 +437,29 @@ fn value_kind(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// Velero 1.18.0 and main expand a Restore's namespace patterns against the namespaces in
+/// the backup, into a plain `IncludesExcludes` (`expandNamespaceWildcards`,
+/// `pkg/restore/restore.go`), where an empty include list means every namespace
+/// (`ShouldInclude`, `pkg/util/collections/includes_excludes.go`).
+fn check_restore_namespace_expansion(
+    spec: &RestoreSpec,
+    version: VeleroVersion,
+    out: &mut Vec<Finding>,
+) {
+    let (included, excluded) = (&spec.included_namespaces, &spec.excluded_namespaces);
+    if !restore_expands_namespace_patterns(version)
+        || !crate::spec::scope::expands_wildcards(included, excluded, version)
+    {
+        return;
+    }
+    if let Some(i) = included.iter().position(|p| is_wildcard(p)) {
+        out.push(at(&RESTORE_NAMESPACE_PATTERN_MAY_TAKE_ALL, format!("spec.includedNamespaces[{i}]"),
+            format!("Velero {version} expands `{}` against the backup's namespaces: if the backup holds none that it matches, the include list ends empty, and an empty include list means every namespace", abbreviate(&included[i])),
+            format!("the restore then takes in every namespace of the backup and runs the hooks of every pod in it (Velero 1.18.1 and 1.18.2 match the patterns instead, PR #{})", RESTORE_PATTERNS_NOT_EXPANDED.pr),
+            "name the namespaces, or make sure the backup holds one that each pattern matches (`velero backup describe --details`)"));
     }
 }
 
