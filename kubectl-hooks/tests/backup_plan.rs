@@ -140,3 +140,23 @@ fn a_closed_stdout_ends_quietly() {
     assert_ne!(status.code(), Some(101), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_pod_written_without_a_namespace_is_planned_in_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nons.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: nons\n  annotations:\n    pre.hook.backup.velero.io/command: '[\"/bin/sync\"]'\nspec:\n  containers: [{name: app}]\n---\n\
+         apiVersion: velero.io/v1\nkind: Backup\nmetadata: {name: b, namespace: velero}\nspec:\n  includedNamespaces: [default]\n",
+    )
+    .unwrap();
+    let (code, report) = plan_json(&["-f", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{report}");
+    let pod = &report["plans"][0]["pods"][0];
+    assert_eq!(
+        (pod["namespace"].as_str(), pod["name"].as_str()),
+        (Some("default"), Some("nons")),
+        "{report}"
+    );
+}

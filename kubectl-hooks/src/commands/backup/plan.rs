@@ -24,15 +24,11 @@ use crate::manifest::{self, InputError};
 use crate::render::{Table, finding_block};
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["files", "schedule"])))]
 pub struct PlanArgs {
     /// Manifests: Backups, Schedules and Restores, and the Namespaces, Pods and workloads
     /// they reach (files, directories, `-` for stdin; repeatable)
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "PATH",
-        required_unless_present = "schedule"
-    )]
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub files: Vec<PathBuf>,
     /// Read directories given with -f recursively
     #[arg(short = 'R', long)]
@@ -135,6 +131,16 @@ pub async fn run_schedule(
 
 /// Pods and Namespaces as they are; a workload as the pod its template will create.
 fn add_to_inventory(inventory: &mut Inventory, object: &Value) {
+    // A Pod written without a namespace is where `kubectl apply` without `-n` puts it.
+    if object.get("kind").and_then(Value::as_str) == Some("Pod")
+        && object.pointer("/metadata/namespace").is_none()
+        && object.get("metadata").is_some_and(Value::is_object)
+    {
+        let mut placed = object.clone();
+        placed["metadata"]["namespace"] = json!("default");
+        inventory.add(&placed);
+        return;
+    }
     if inventory.add(object) {
         return;
     }

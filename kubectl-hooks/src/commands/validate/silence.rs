@@ -92,6 +92,12 @@ pub fn rule_code(text: &str) -> Result<&'static str, String> {
     if let Some(rule) = RULES.iter().find(|r| r.name.eq_ignore_ascii_case(text)) {
         return Ok(rule.code);
     }
+    if text.is_empty() {
+        return Err(
+            "an empty rule code (two commas in a row, or one at the end?): write codes as HV020,HV011"
+                .to_owned(),
+        );
+    }
     let codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
     Err(format!(
         "unknown rule `{text}`; valid codes: {} (`kubectl hooks rules` describes each)",
