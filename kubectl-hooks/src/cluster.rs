@@ -190,15 +190,27 @@ pub async fn list_objects(
 /// An API error as kubectl prints it: `Error from server (Forbidden): <message>`.
 pub fn describe_api_error(error: kube::Error, doing: &str) -> anyhow::Error {
     match error {
-        kube::Error::Api(status) => anyhow::anyhow!(
-            "Error from server ({}): {}",
-            if status.reason.is_empty() {
-                "Unknown"
+        kube::Error::Api(status) => {
+            // The API server's words for a resource type it does not serve at all.
+            let hint = if status.code == 404
+                && status.message == "the server could not find the requested resource"
+            {
+                format!(
+                    " (to {doing}: the API server does not serve this resource type; for Velero's types, Velero and its CRDs are not installed in this cluster, check --context)"
+                )
             } else {
-                status.reason.as_str()
-            },
-            status.message
-        ),
+                String::new()
+            };
+            anyhow::anyhow!(
+                "Error from server ({}): {}{hint}",
+                if status.reason.is_empty() {
+                    "Unknown"
+                } else {
+                    status.reason.as_str()
+                },
+                status.message
+            )
+        }
         kube::Error::Service(_) | kube::Error::HyperError(_) => {
             // kube's own text repeats each layer (`client error (Connect): client error
             // (Connect): tcp connect error: ...`); the innermost cause is what happened.

@@ -101,6 +101,12 @@ impl Selection {
     /// Reads the selected objects from the cluster (whole, with `apiVersion` and `kind`).
     pub async fn fetch(&self, cluster: &Cluster) -> anyhow::Result<Vec<Value>> {
         match self {
+            // kubectl's rule: a name names one object in one namespace.
+            Selection::Named(_) if cluster.all_namespaces => {
+                Err(crate::commands::unusable(anyhow::anyhow!(
+                    "a resource cannot be retrieved by name across all namespaces: give -n NAMESPACE instead of -A"
+                )))
+            }
             Selection::Named(named) => {
                 let mut objects = Vec::new();
                 for (kind, name) in named {

@@ -158,3 +158,24 @@ fn verbosity_four_logs_the_http_requests() {
         "no colours when stderr is not a terminal"
     );
 }
+
+#[test]
+fn a_name_across_all_namespaces_is_refused_as_kubectl_refuses_it() {
+    let backend = Backend::start("names-across");
+    backend.seed([deployment("web", json!({}))]);
+    let out = backend.hooks(&[
+        "-A",
+        "annotate",
+        "deploy/web",
+        "--phase",
+        "pre",
+        "--",
+        "/bin/sync",
+    ]);
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("cannot be retrieved by name across all namespaces"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -52,6 +52,11 @@ pub async fn by_pod(
                     &format!("list schedules -n {velero_namespace}"),
                 )
             })?;
+        if list.items.is_empty() {
+            eprintln!(
+                "note: no Schedule in namespace {velero_namespace} (--velero-namespace names where Velero runs)"
+            );
+        }
         objects.extend(list.items);
     }
     for name in names {

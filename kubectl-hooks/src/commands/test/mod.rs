@@ -106,6 +106,12 @@ async fn run_live(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<ExitCo
         Some(PhaseArg::Post) => h.phase == Phase::Post,
         Some(PhaseArg::Restore) => h.phase == Phase::Restore,
     };
+    // Restore hooks run only when asked: say so when they are all there is.
+    let restore_only = args.phase.is_none()
+        && plans.iter().any(|p| !p.hooks.is_empty())
+        && plans
+            .iter()
+            .all(|p| p.hooks.iter().all(|h| h.phase == Phase::Restore));
     let pods: Vec<targets::PodHooks> = plans
         .into_iter()
         .map(|mut p| {
@@ -115,7 +121,13 @@ async fn run_live(global: &GlobalArgs, args: &TestArgs) -> anyhow::Result<ExitCo
         .filter(|p| !p.hooks.is_empty())
         .collect();
     if pods.is_empty() {
-        eprintln!("No hooks to test on the selected pods.");
+        if restore_only {
+            eprintln!(
+                "No backup hooks to test on the selected pods; they have restore hooks, which run only with --phase restore."
+            );
+        } else {
+            eprintln!("No hooks to test on the selected pods.");
+        }
         return Ok(ExitCode::from(EXIT_OK));
     }
     let mode = if args.dry_run {
