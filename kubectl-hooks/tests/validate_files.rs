@@ -424,3 +424,18 @@ fn utf16_input_is_named_with_how_to_save_it() {
         );
     }
 }
+
+#[test]
+fn a_kubectl_style_object_name_is_not_taken_for_a_missing_file() {
+    let output = hooks(&["validate", "deploy/web"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("`deploy/web` is not a file") && said.contains("-n NAMESPACE"),
+        "{said}"
+    );
+    // -n with files: said to be ignored, the files still checked.
+    let output = hooks(&["validate", "-n", "shop", "-f", "examples/good"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("with files they are ignored"));
+}

@@ -43,11 +43,33 @@ pub struct Checked {
 }
 
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    // `validate deploy/web`: a kubectl habit, not a file.
+    if let Some(named) = args.paths.iter().find(|p| {
+        !p.exists()
+            && p.to_str()
+                .and_then(|t| t.split_once('/'))
+                .is_some_and(|(kind, name)| {
+                    !name.is_empty() && crate::selection::parse_kind(kind).is_ok()
+                })
+    }) {
+        return Err(super::unusable(anyhow::anyhow!(
+            "`{}` is not a file: validate reads files (-f) or checks the live objects of a namespace (`kubectl hooks validate -n NAMESPACE`, or -A); to check one live object, `kubectl hooks get {}` shows its hooks and findings",
+            named.display(),
+            named.display()
+        )));
+    }
     if !args.paths.is_empty() {
         // Files named without -f are read exactly like -f ones.
         let mut merged = args.clone();
         merged.files.append(&mut merged.paths);
         return run(global, &merged);
+    }
+    if !args.files.is_empty()
+        && (global.namespace.is_some() || global.all_namespaces || args.selector.is_some())
+    {
+        eprintln!(
+            "warning: -n, -A and -l choose live objects; with files they are ignored and every object in the files is checked"
+        );
     }
     let (mut checked, mut input_errors) = if args.files.is_empty() {
         match crate::cluster::block_on(check_live(global, args))? {
