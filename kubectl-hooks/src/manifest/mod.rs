@@ -465,10 +465,10 @@ fn one_line(message: &str) -> String {
 fn not_applicable(map: &Map<String, Value>) -> Option<String> {
     let kind = map.get("kind")?.as_str()?;
     let metadata = map.get("metadata")?;
-    let exact = velero_hooks::workload::WORKLOAD_KINDS
-        .iter()
-        .find(|w| w.kind == kind);
-    let workload = exact.or_else(|| velero_hooks::workload::find_by_name(kind))?;
+    // Compared without allocating: this runs for every object read.
+    let kinds = velero_hooks::workload::WORKLOAD_KINDS.iter();
+    let exact = kinds.clone().find(|w| w.kind == kind);
+    let workload = exact.or_else(|| kinds.clone().find(|w| w.kind.eq_ignore_ascii_case(kind)))?;
     let has_hooks = |metadata: &Value| {
         let keys: Vec<&str> = match metadata.get("annotations") {
             Some(Value::Object(annotations)) => annotations.keys().map(String::as_str).collect(),
