@@ -330,6 +330,21 @@ fn github_commands_annotate_file_line_and_column_with_escaped_properties() {
         "{}",
         stdout(&output)
     );
+
+    // From stdin there is no file to annotate: the message carries the place.
+    let output = Command::new(env!("CARGO_BIN_EXE_kubectl-hooks"))
+        .args(["validate", "-o", "github", "-f", "-"])
+        .current_dir(repo())
+        .stdin(std::fs::File::open(repo().join("examples/broken/timeout-no-unit.yaml")).unwrap())
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "::error title=HV020 timeout-invalid::<stdin>:19: deployment/timeout-no-unit"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

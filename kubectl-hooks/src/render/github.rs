@@ -17,14 +17,27 @@ pub fn commands(checked: &[Checked], input_errors: &[InputError]) -> String {
     for item in checked {
         let object = item.report.display_name();
         for (finding, line) in item.report.findings.iter().zip(&item.finding_lines) {
-            let file = item.origin.file.as_deref();
+            // `<stdin>` is no file of the repository: no annotation is placed on a line,
+            // and the message says where instead.
+            let at = line.or(item.origin.line.map(Spot::line));
+            let (file, message) = match item.origin.file.as_deref() {
+                Some(stdin) if stdin.starts_with('<') => (
+                    None,
+                    format!(
+                        "{stdin}:{}: {}",
+                        at.map_or(0, |a| a.line),
+                        finding_message(&object, finding)
+                    ),
+                ),
+                file => (file, finding_message(&object, finding)),
+            };
             command(
                 &mut out,
                 finding.severity,
                 file,
-                line.or(item.origin.line.map(Spot::line)),
+                at,
                 &format!("{} {}", finding.code, finding.rule),
-                &finding_message(&object, finding),
+                &message,
             );
         }
     }
