@@ -590,3 +590,20 @@ fn a_refused_backup_plans_no_hooks() {
     assert!(planned.refused);
     assert!(planned.pods.iter().all(|p| p.hooks.is_empty()));
 }
+
+#[test]
+fn a_findings_only_plan_keeps_each_pods_findings_and_drops_its_hooks() {
+    let backup = object(
+        "Backup",
+        json!({"hooks": {"resources": [{"name": "h", "pre": [{"exec": {"container": "ghost", "command": ["/bin/a"], "onError": "Fail"}}]}]}}),
+    );
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Running"}});
+    let mut inventory = Inventory::from_objects([&pod]);
+    let whole = plan(&backup, &inventory, VeleroVersion::LATEST_RELEASE);
+    inventory.findings_only();
+    let lean = plan(&backup, &inventory, VeleroVersion::LATEST_RELEASE);
+    assert_eq!(whole.pods[0].hooks.len(), 1);
+    assert!(lean.pods[0].hooks.is_empty());
+    assert_eq!(whole.pods[0].findings, lean.pods[0].findings);
+    assert!(lean.pods[0].findings.iter().any(|f| f.code == "HV122"));
+}

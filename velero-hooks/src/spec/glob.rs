@@ -320,17 +320,44 @@ pub(crate) enum Node {
 /// sorted order without duplicates (`sets.String.List()`); the first one that does not
 /// compile ends the walk with "no match", whatever comes after it.
 pub fn list_matches(patterns: &[String], text: &str) -> bool {
+    if patterns.is_empty() {
+        return false;
+    }
     let mut sorted: Vec<&String> = patterns.iter().collect();
     sorted.sort();
     sorted.dedup();
     for pattern in sorted {
-        match Glob::compile(pattern) {
+        match compiled(pattern).as_ref() {
             Err(_) => return false,
             Ok(glob) if glob.matches(text) => return true,
             Ok(_) => {}
         }
     }
     false
+}
+
+/// A plan asks the same few patterns about every pod: each is compiled once per thread
+/// (the cache is emptied when it outgrows what any object holds).
+fn compiled(pattern: &str) -> std::rc::Rc<Result<Glob, GlobError>> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Rc<Result<Glob, GlobError>>>> =
+            RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(found) = cache.get(pattern) {
+            return found.clone();
+        }
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        let glob = Rc::new(Glob::compile(pattern));
+        cache.insert(pattern.to_owned(), glob.clone());
+        glob
+    })
 }
 
 /// The first pattern (in the sorted order Velero walks) that does not compile, and the

@@ -35,11 +35,30 @@ pub struct Inventory {
     /// Every namespace of the cluster was added (listed from the API server), so a name
     /// missing from [`Inventory::namespaces`] does not exist.
     every_namespace: bool,
+    /// Plans keep each pod's findings only, not its hooks ([`Inventory::findings_only`]).
+    findings_only: bool,
 }
 
 impl Inventory {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Plans over this inventory keep of each pod its findings, and drop the hooks once
+    /// they are checked: a caller that wants only findings (`validate` of a cluster dump
+    /// against Schedules: pods × resource hooks) holds no hook list per pod.
+    pub fn findings_only(&mut self) {
+        self.findings_only = true;
+    }
+
+    /// A pod's plan as this inventory's plans keep it.
+    fn kept(&self, mut pod: PodPlan) -> PodPlan {
+        if self.findings_only {
+            pod.hooks = Vec::new();
+            pod.skipped = Vec::new();
+            pod.init_containers = Vec::new();
+        }
+        pod
     }
 
     /// Every Pod and Namespace among `objects` (anything else is ignored).

@@ -340,6 +340,8 @@ pub fn cross_check(
         return;
     }
     let mut inventory = Inventory::new();
+    // Only the pods' findings are reported here, not the hooks each would run.
+    inventory.findings_only();
     let mut objects = Vec::new();
     let mut pod_at: HashMap<(String, String), usize> = HashMap::new();
     let items = planning.into_iter().enumerate().map(|(i, p)| (Some(i), p));

@@ -138,9 +138,10 @@ pub(super) fn plan(
                 name: name.to_owned(),
                 reason,
             }),
-            None => out
-                .pods
-                .push(plan_pod(pod, &spec.hooks.resources, base, version)),
+            None => {
+                out.pods
+                    .push(inventory.kept(plan_pod(pod, &spec.hooks.resources, base, version)))
+            }
         }
     }
 }

@@ -103,7 +103,7 @@ pub(super) fn plan(
                 if target != namespace {
                     planned.source_namespace = Some(namespace.to_owned());
                 }
-                out.pods.push(planned);
+                out.pods.push(inventory.kept(planned));
             }
         }
     }
