@@ -160,14 +160,16 @@ async fn a_client_sending_through_a_rolling_restart_sees_no_failure() {
                     Ok(reply)
                         if reply.status == 200 && reply.json()["response"]["allowed"] == false =>
                     {
-                        if pod == 0 && terminated.load(Ordering::Relaxed) {
-                            old_after_term += 1;
-                        }
-                        if reply
+                        // `Connection: close` comes only from a pod that got SIGTERM: it
+                        // counts even when it raced the flag set beside the signal.
+                        let closing = reply
                             .headers
                             .get("connection")
-                            .is_some_and(|v| v == "close")
-                        {
+                            .is_some_and(|v| v == "close");
+                        if pod == 0 && (closing || terminated.load(Ordering::Relaxed)) {
+                            old_after_term += 1;
+                        }
+                        if closing {
                             conn = None;
                         }
                     }
