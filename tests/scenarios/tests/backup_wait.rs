@@ -126,6 +126,32 @@ fn wait_until_partially_failed() {
 }
 
 #[test]
+fn a_backup_velero_refuses_ends_failed_validation() {
+    let world = VeleroWorld::start(
+        FakeVeleroConfig::default(),
+        vec![freeze_pod("db-0", "[\"/bin/true\"]")],
+    );
+    // Created against the preflight's HV141 with --force: Velero's controller refuses it.
+    let out = world.hooks(&[
+        "backup",
+        "create",
+        "b1",
+        "--include-namespaces",
+        "shop",
+        "--storage-location",
+        "nosuch",
+        "--force",
+        "--wait",
+    ]);
+    let text = expect_exit(&out, 1);
+    assert!(
+        text.contains("Phase:            FailedValidation"),
+        "{text}"
+    );
+    assert!(text.contains("nosuch"), "{text}");
+}
+
+#[test]
 fn a_backup_deleted_while_waiting() {
     let world = VeleroWorld::start(
         FakeVeleroConfig {

@@ -200,6 +200,23 @@ impl FakeVelero {
             .and_then(Value::as_str)
             .and_then(|t| velero_hooks::duration::parse_go_duration(t).ok())
             .unwrap_or(720 * 3_600 * 1_000_000_000);
+        // prepareBackupRequest (pkg/controller/backup_controller.go): refused before it
+        // runs, straight from New.
+        let mut validation_errors = run.validation_errors.clone();
+        let locations = store
+            .list(GROUP, "v1", "backupstoragelocations", Some(&ns))
+            .unwrap_or_default();
+        let named = backup
+            .pointer("/spec/storageLocation")
+            .and_then(Value::as_str);
+        if let Some(finding) = velero_hooks::spec::rules::check_storage_location(
+            named,
+            &locations,
+            "spec",
+            self.config.version,
+        ) {
+            validation_errors.push(finding.problem);
+        }
         let total = run.items;
         let update = |status: Value| -> bool {
             let Ok(mut current) = store.get(GROUP, "v1", "backups", Some(&ns), &name) else {
@@ -211,6 +228,11 @@ impl FakeVelero {
             }
             store.update(current).is_ok()
         };
+        if !validation_errors.is_empty() {
+            update(json!({"phase": "FailedValidation", "version": 1,
+                "validationErrors": validation_errors}));
+            return;
+        }
         let mut status = json!({
             "phase": "InProgress",
             "version": 1,

@@ -40,6 +40,8 @@ pub struct BackupRun {
     pub lines: Vec<Line>,
     /// A fatal error: the backup ends `Failed`.
     pub failure: Option<String>,
+    /// What Velero's controller refuses: the backup ends `FailedValidation`, nothing runs.
+    pub validation_errors: Vec<String>,
 }
 
 /// Decides, for every pod the backup takes in, which hooks run and how they end, with
@@ -57,6 +59,15 @@ pub fn run_backup(backup: &Value, pods: &[Value], version: VeleroVersion) -> Bac
     let planned = plan(&object, &inventory, version);
     if planned.findings.iter().any(|f| f.code == "HV109") {
         run.failure = Some("error getting hooks: invalid label selector".into());
+        return run;
+    }
+    if planned.refused {
+        run.validation_errors = planned
+            .findings
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| format!("{}: {}", f.subject.text(), f.problem))
+            .collect();
         return run;
     }
     let mut namespaces = std::collections::BTreeSet::new();
